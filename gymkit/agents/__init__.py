@@ -1,0 +1,1 @@
+"""The agents gymkit ships. Each is imported only when used (see :mod:`gymkit.registry`)."""

@@ -1,0 +1,226 @@
+"""The Agent interface every gymkit agent implements, and the Transitions it observes.
+
+The loop (:mod:`gymkit.loop`) knows nothing about any algorithm: it asks the agent for
+actions, tells it what happened, and lets it decide when to learn::
+
+    actions = agent.act(obs, explore=True, action_mask=mask)   # batch-first
+    next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+    agent.observe(Transitions(obs, actions, rewards, next_obs, terminated, truncated, env_ids))
+    metrics = agent.update()                                    # may be {}
+
+Subclasses set ``config_cls`` and implement :meth:`act`; learning agents also implement
+:meth:`observe`, :meth:`update` and :meth:`save_state`/:meth:`load_state`. Keep to one
+level of inheritance: ``Agent`` -> your agent.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import pickle
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from gymkit.config import AgentConfig
+from gymkit.errors import SpaceError
+
+AGENT_FILE = "agent.json"
+SPACES_FILE = "spaces.pkl"
+
+
+class Transitions(NamedTuple):
+    """A batch of real environment steps, one row per sub-environment that stepped.
+
+    Rows from the autoreset step of a vector env (where the action was ignored and the
+    observation is the first of a new episode) never appear here.
+
+    Attributes:
+        observations: observations the actions were taken in, shape ``(n, *obs_shape)``.
+        actions: the actions taken, shape ``(n, *action_shape)``.
+        rewards: float rewards, shape ``(n,)``.
+        next_observations: the observations reached (the *final* observation of an episode
+            when it ended), shape ``(n, *obs_shape)``.
+        terminated: True where the episode reached a terminal state: do not bootstrap.
+        truncated: True where it was cut short (time limit): bootstrap from next_observations.
+        env_ids: the sub-environment index of each row, for agents that keep per-env state.
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    next_observations: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    env_ids: np.ndarray
+
+    @property
+    def dones(self) -> np.ndarray:
+        """Episode ends of either kind."""
+        return np.logical_or(self.terminated, self.truncated)
+
+
+class Agent(abc.ABC):
+    """Base of every agent.
+
+    Args:
+        observation_space: the single (unbatched) observation space.
+        action_space: the single (unbatched) action space.
+        config: an instance of ``config_cls``.
+        seed: seeds every random generator the agent owns.
+    """
+
+    config_cls: ClassVar[type[AgentConfig]] = AgentConfig
+    #: Names of files or folders, inside the run directory's agent folder, that ``save_state``
+    #: writes. Informational; the checkpoint code copies the whole folder.
+    state_files: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        config: AgentConfig,
+        *,
+        seed: int,
+    ) -> None:
+        if not isinstance(config, self.config_cls):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_cls.__name__}, got {config!r}")
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.config = config
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+
+    # -- what the loop calls -------------------------------------------------------------
+
+    @classmethod
+    def check_spaces(cls, observation_space: gym.Space, action_space: gym.Space) -> None:
+        """Raise :class:`SpaceError` if this agent cannot handle these spaces.
+
+        Called before any env step or model is built. The default accepts anything.
+        """
+
+    def bind_env(self, env: gym.Env) -> None:
+        """Receive one (unvectorised) instance of the env before training starts.
+
+        Planning agents read the env's model here (``env.unwrapped.T``/``.R``/``.P``);
+        the default ignores it.
+        """
+
+    @abc.abstractmethod
+    def act(
+        self, observations: np.ndarray, *, explore: bool, action_mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Choose one action per row of ``observations``.
+
+        Args:
+            observations: a batch, shape ``(n, *obs_shape)``.
+            explore: True while training (sample, epsilon-greedy, ...); False for the
+                greedy policy used in evaluation.
+            action_mask: optional boolean ``(n, n_actions)``, True where an action is allowed.
+        """
+
+    def observe(self, batch: Transitions) -> None:  # noqa: B027 - optional hook
+        """Record what happened (store in replay, update a table, ...). Default: nothing."""
+
+    def update(self) -> dict[str, float]:
+        """Learn if it is time to; return metrics to log (empty when nothing happened)."""
+        return {}
+
+    def summary(self) -> str | None:
+        """A human-readable picture of what was learnt (tables, arrows), or None."""
+        return None
+
+    # -- saving ---------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> None:
+        """Write the agent to ``directory``: class, config, spaces and learnt state."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "config": self.config.to_dict(),
+            "seed": self.seed,
+        }
+        (directory / AGENT_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        with open(directory / SPACES_FILE, "wb") as fh:
+            pickle.dump((self.observation_space, self.action_space), fh)
+        self.save_state(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Agent:
+        """Rebuild an agent saved by :meth:`save` (on ``Agent`` itself: whatever class it was)."""
+        from gymkit.registry import resolve_agent
+
+        directory = Path(directory)
+        meta = json.loads((directory / AGENT_FILE).read_text(encoding="utf-8"))
+        agent_cls = resolve_agent(meta["class"]) if cls is Agent else cls
+        with open(directory / SPACES_FILE, "rb") as fh:
+            observation_space, action_space = pickle.load(fh)  # noqa: S301 - our own file
+        config = agent_cls.config_cls.from_dict(meta["config"])
+        agent = agent_cls(observation_space, action_space, config, seed=meta["seed"])
+        agent.load_state(directory)
+        return agent
+
+    def save_state(self, directory: Path) -> None:  # noqa: B027 - optional hook
+        """Write learnt state (weights, tables, replay) into ``directory``. Default: none."""
+
+    def load_state(self, directory: Path) -> None:  # noqa: B027 - optional hook
+        """Read back what :meth:`save_state` wrote. Default: nothing to read."""
+
+
+# -- helpers for check_spaces ------------------------------------------------------------
+
+
+def require_discrete_actions(agent: str, action_space: gym.Space) -> int:
+    """Return the number of actions, or raise a SpaceError naming the space."""
+    if not isinstance(action_space, gym.spaces.Discrete):
+        raise SpaceError(
+            f"agent '{agent}' needs a Discrete action space, but the env has {action_space}: "
+            "pick an env with discrete actions (e.g. CartPole-v1)"
+        )
+    return int(action_space.n)
+
+
+def require_discrete_observations(agent: str, observation_space: gym.Space) -> int:
+    """Return the number of states, or raise a SpaceError naming the space."""
+    if not isinstance(observation_space, gym.spaces.Discrete):
+        raise SpaceError(
+            f"agent '{agent}' needs a Discrete observation space (a table of states), but the env "
+            f"has {observation_space}: use a toy-text env such as FrozenLake-v1 or gymkit/BookMDP-v0"
+        )
+    return int(observation_space.n)
+
+
+def require_box_observations(agent: str, observation_space: gym.Space) -> tuple[int, ...]:
+    """Return the observation shape, or raise a SpaceError naming the space."""
+    if not isinstance(observation_space, gym.spaces.Box):
+        raise SpaceError(
+            f"agent '{agent}' needs a Box (array) observation space, but the env has "
+            f"{observation_space}: wrap it (e.g. OneHot) or pick another agent"
+        )
+    return tuple(observation_space.shape)
+
+
+def masked_argmax(values: np.ndarray, action_mask: np.ndarray | None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Row-wise argmax over allowed actions; ties broken at random when ``rng`` is given."""
+    values = np.asarray(values, dtype=np.float64)
+    if action_mask is not None:
+        values = np.where(action_mask, values, -np.inf)
+    if rng is None:
+        return values.argmax(axis=1)
+    best = values == values.max(axis=1, keepdims=True)
+    noise = rng.random(values.shape)
+    return np.where(best, noise, -1.0).argmax(axis=1)
+
+
+def sample_masked(rng: np.random.Generator, n_actions: int, n: int, action_mask: np.ndarray | None) -> np.ndarray:
+    """Uniformly random actions, one per row, among the allowed ones when a mask is given."""
+    if action_mask is None:
+        return rng.integers(n_actions, size=n)
+    scores = np.where(action_mask, rng.random((n, n_actions)), -1.0)
+    return scores.argmax(axis=1)
+
+

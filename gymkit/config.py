@@ -1,0 +1,291 @@
+"""Configuration: one frozen dataclass per agent, YAML presets, validation with clear errors.
+
+An agent's config is a frozen dataclass deriving from :class:`AgentConfig`. Each field is
+declared with :func:`param`, which records its help text and allowed range, so the same
+declaration drives validation, ``--set key=value`` parsing and error messages::
+
+    @dataclass(frozen=True)
+    class MyConfig(AgentConfig):
+        discount: float = param(0.99, "discount rate gamma", low=0.0, high=1.0)
+        hidden_sizes: tuple[int, ...] = param((64, 64), "units per hidden layer")
+
+Errors name the key, the value, the allowed range and, for misspelt keys, the closest key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from gymkit.errors import ConfigError, did_you_mean
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def param(
+    default: Any,
+    help: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    """Declare a config field with its help text and allowed values.
+
+    Args:
+        default: the default value (use tuples, not lists, so configs stay hashable).
+        help: one line saying what the field means.
+        low, high: inclusive bounds unless ``low_open``/``high_open``.
+        choices: the allowed values, for string options.
+    """
+    meta = {"help": help, "low": low, "high": high, "low_open": low_open,
+            "high_open": high_open, "choices": choices}
+    return field(default=default, metadata=meta)
+
+
+def _range_text(meta: dict) -> str:
+    lo, hi = meta["low"], meta["high"]
+    left = "(" if meta["low_open"] else "["
+    right = ")" if meta["high_open"] else "]"
+    return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """Convert ``value`` (from YAML or ``--set``) to the annotated type ``tp``."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(key, value, arg)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{key}: cannot use {value!r}")
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split()]
+        if not isinstance(value, list | tuple):
+            value = [value]
+        inner = args[0] if args else Any
+        return tuple(_coerce(key, v, inner) for v in value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ConfigError(f"{key}={value!r} is not a boolean: use true or false")
+    if tp is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}={value!r} is not an integer: give a whole number")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(float(value)) if float(value).is_integer() else int(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{key}={value!r} is not an integer: give a whole number")
+    if tp is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}={value!r} is not a number: give a number")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}={value!r} is not a number: give a number") from None
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{key}={value!r} is not a string")
+    if tp is dict or typing.get_origin(tp) is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}={value!r} is not a mapping: give key: value pairs")
+        return value
+    return value
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Base of every agent's config. Subclasses add fields with :func:`param`."""
+
+    _hints: ClassVar[dict[str, Any] | None] = None
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = _coerce(f.name, getattr(self, f.name), hints[f.name])
+            object.__setattr__(self, f.name, value)
+            self._check_field(f, value)
+        self.check()
+
+    def _check_field(self, f: dataclasses.Field, value: Any) -> None:
+        meta = f.metadata
+        if not meta:
+            return
+        if meta.get("choices") is not None and value not in meta["choices"]:
+            choices = ", ".join(str(c) for c in meta["choices"])
+            raise ConfigError(
+                f"{f.name}={value!r} is not allowed{did_you_mean(str(value), map(str, meta['choices']))}: "
+                f"choose one of {choices}"
+            )
+        values = value if isinstance(value, tuple) else (value,)
+        for v in values:
+            if not isinstance(v, int | float) or isinstance(v, bool):
+                continue
+            lo, hi = meta.get("low"), meta.get("high")
+            bad = (isinstance(v, float) and math.isnan(v))
+            if lo is not None:
+                bad |= v <= lo if meta["low_open"] else v < lo
+            if hi is not None:
+                bad |= v >= hi if meta["high_open"] else v > hi
+            if bad:
+                raise ConfigError(
+                    f"{f.name}={v!r} is out of range: allowed range is {_range_text(meta)}"
+                )
+
+    def check(self) -> None:
+        """Cross-field checks; subclasses override and raise :class:`ConfigError`."""
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> AgentConfig:
+        """Build from a mapping, rejecting unknown keys with the closest known one."""
+        names = cls.field_names()
+        for key in values:
+            if key not in names:
+                hint = did_you_mean(key, names)
+                raise ConfigError(
+                    f"unknown config key '{key}' for {cls.__name__}{hint}; "
+                    f"valid keys: {', '.join(names) or '(none)'}"
+                )
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain YAML-friendly values (tuples become lists)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def replace(self, **changes: Any) -> AgentConfig:
+        merged = {**self.to_dict(), **changes}
+        return type(self).from_dict(merged)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, Any, str]]:
+        """(name, default, help) for every field: what ``gymkit list --agent`` shows."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else None
+            rows.append((f.name, default, f.metadata.get("help", "")))
+        return rows
+
+
+def parse_set(items: list[str] | None) -> dict[str, Any]:
+    """Parse ``--set key=value`` items; values are read as YAML scalars or lists."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r} is not key=value: write it as --set key=value")
+        try:
+            out[key] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key] = raw
+    return out
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named set of hyperparameters for one agent (and usually one env).
+
+    A preset file ``gymkit/presets/NAME.yaml`` (or any path given to ``--preset``) holds::
+
+        description: one line
+        agent: q-learning
+        env: gymkit/BookMDP-v0      # the env it was made for (the default for --env)
+        train: {steps: 20000}       # run-level defaults: steps/episodes, num_envs, ...
+        config: {...}               # the agent's config values
+    """
+
+    name: str
+    agent: str
+    description: str = ""
+    env: str | None = None
+    train: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(f"malformed YAML in {path}{where}: {problem}; fix the file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def list_presets() -> dict[str, Preset]:
+    """The presets shipped with gymkit, by name."""
+    return {p.stem: load_preset(p.stem) for p in sorted(PRESET_DIR.glob("*.yaml"))}
+
+
+def load_preset(name_or_path: str) -> Preset:
+    """Load a shipped preset by name, or a preset YAML file by path."""
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.exists()):
+        path = PRESET_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        names = [p.stem for p in PRESET_DIR.glob("*.yaml")]
+        raise ConfigError(
+            f"unknown preset '{name_or_path}'{did_you_mean(name_or_path, names)}; "
+            f"known presets: {', '.join(sorted(names)) or '(none)'} (or give a path to a .yaml file)"
+        )
+    data = _read_yaml(path)
+    if not isinstance(data, dict) or "agent" not in data:
+        raise ConfigError(f"preset file {path} must be a mapping with at least an 'agent' key")
+    allowed = {"description", "agent", "env", "train", "config", "env_kwargs"}
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key '{key}' in preset {path}{did_you_mean(key, allowed)}; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+    return Preset(
+        name=path.stem,
+        agent=str(data["agent"]),
+        description=str(data.get("description", "")),
+        env=data.get("env"),
+        train=dict(data.get("train") or {}),
+        config=dict(data.get("config") or {}),
+        env_kwargs=dict(data.get("env_kwargs") or {}),
+    )
