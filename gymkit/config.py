@@ -230,6 +230,8 @@ class Preset:
         env: gymkit/BookMDP-v0      # the env it was made for (the default for --env)
         train: {steps: 20000}       # run-level defaults: steps/episodes, num_envs, ...
         config: {...}               # the agent's config values
+        env_kwargs: {...}           # keyword arguments for gymnasium.make
+        wrappers: [name, {name: {option: value}}, ...]   # see gymkit.wrappers
     """
 
     name: str
@@ -239,6 +241,7 @@ class Preset:
     train: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    wrappers: list[Any] = field(default_factory=list)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -273,7 +276,7 @@ def load_preset(name_or_path: str) -> Preset:
     data = _read_yaml(path)
     if not isinstance(data, dict) or "agent" not in data:
         raise ConfigError(f"preset file {path} must be a mapping with at least an 'agent' key")
-    allowed = {"description", "agent", "env", "train", "config", "env_kwargs"}
+    allowed = {"description", "agent", "env", "train", "config", "env_kwargs", "wrappers"}
     for key in data:
         if key not in allowed:
             raise ConfigError(
@@ -288,4 +291,5 @@ def load_preset(name_or_path: str) -> Preset:
         train=dict(data.get("train") or {}),
         config=dict(data.get("config") or {}),
         env_kwargs=dict(data.get("env_kwargs") or {}),
+        wrappers=list(data.get("wrappers") or []),
     )

@@ -1,0 +1,80 @@
+"""Wrappers gymkit adds to Gymnasium's, and the names runs use to ask for any wrapper.
+
+A run (or preset) lists wrappers by name, applied in order to each single env::
+
+    wrappers:
+      - skip-start: {skip_start: 90}
+      - mspacman
+      - frame-stack: {stack_size: 4}
+
+Names map to ``"module:Class"`` strings, imported only when used, so Gymnasium's own
+wrappers (``AtariPreprocessing``, ``FrameStackObservation``) are named the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import gymnasium as gym
+
+from gymkit.errors import ConfigError, did_you_mean
+
+WRAPPERS: dict[str, str] = {
+    "mspacman": "gymkit.wrappers.mspacman:MsPacmanPreprocessing",
+    "skip-start": "gymkit.wrappers.skip_start:SkipStart",
+    "atari": "gymnasium.wrappers:AtariPreprocessing",
+    "frame-stack": "gymnasium.wrappers:FrameStackObservation",
+    "time-limit": "gymnasium.wrappers:TimeLimit",
+    "flatten": "gymnasium.wrappers:FlattenObservation",
+}
+
+
+def register_wrapper(name: str, target: str) -> None:
+    """Make ``target`` (``"module:Class"``) available to runs as ``name``."""
+    WRAPPERS[name] = target
+
+
+def normalize_wrapper_specs(specs: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Turn the YAML forms (``"name"`` or ``{name: {kwargs}}``) into (name, kwargs) pairs."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for spec in specs or []:
+        if isinstance(spec, str):
+            out.append((spec, {}))
+        elif isinstance(spec, dict) and len(spec) == 1:
+            (name, kwargs), = spec.items()
+            if kwargs is not None and not isinstance(kwargs, dict):
+                raise ConfigError(f"wrapper '{name}' options must be a mapping, got {kwargs!r}")
+            out.append((str(name), dict(kwargs or {})))
+        else:
+            raise ConfigError(
+                f"wrapper spec {spec!r} is not understood: write 'name' or {{name: {{option: value}}}}"
+            )
+    return out
+
+
+def resolve_wrapper(name: str) -> type[gym.Wrapper]:
+    target = WRAPPERS.get(name)
+    if target is None:
+        if ":" not in name:
+            raise ConfigError(
+                f"unknown wrapper '{name}'{did_you_mean(name, WRAPPERS)}; known wrappers: "
+                f"{', '.join(WRAPPERS)} (or 'module:Class')"
+            )
+        target = name
+    module_name, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load wrapper '{name}' ({exc}): check module:Class") from None
+
+
+def apply_wrappers(env: gym.Env, specs: Any) -> gym.Env:
+    """Wrap ``env`` with each wrapper of ``specs`` in order."""
+    for name, kwargs in normalize_wrapper_specs(specs):
+        cls = resolve_wrapper(name)
+        try:
+            env = cls(env, **kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"wrapper '{name}' rejected its options {kwargs} ({exc})") from None
+    return env
