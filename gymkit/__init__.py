@@ -14,7 +14,12 @@ when they are made.
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) drowns the CLI's output;
+# users who want it set TF_CPP_MIN_LOG_LEVEL themselves.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from gymkit.envs import register_envs
 from gymkit.registry import list_agents, make_agent, register_agent

@@ -1,0 +1,221 @@
+"""DQNAgent: Deep Q-Learning with a critic that learns and an actor copied from it.
+
+The agent owns its schedule (Dopamine's idea): :meth:`observe` counts env steps and writes
+replay; :meth:`update` trains every ``training_interval`` env steps once ``training_start``
+steps have passed, running all the gradient steps that are due in one graph call, and the
+graph copies the critic to the actor every ``copy_steps`` training steps.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from gymkit.agents.base import (
+    Agent,
+    Transitions,
+    masked_argmax,
+    require_box_observations,
+    require_discrete_actions,
+)
+from gymkit.agents.dqn.config import DQNConfig
+from gymkit.agents.dqn.schedule import first_training_step, linear_epsilon, rounds_due
+from gymkit.replay import ReplayMemory
+
+STATE_FILE = "dqn_state.json"
+
+
+def detect_frame_stack(env: gym.Env, observation_shape: tuple[int, ...]) -> tuple[int, str]:
+    """``(stack_size, padding)`` of the outermost FrameStackObservation, or ``(1, "reset")``.
+
+    Only a stack whose frames make up the observation's leading axis counts (a wrapper that
+    reshapes on top of it would break the replay's rebuilding, so the replay then stores
+    whole observations).
+    """
+    from gymnasium.wrappers import FrameStackObservation
+
+    layer: Any = env
+    while layer is not None:
+        if isinstance(layer, FrameStackObservation):
+            ok = (layer.padding_type in ("reset", "zero") and observation_shape[:1] == (layer.stack_size,)
+                  and observation_shape[1:] == tuple(layer.env.observation_space.shape))
+            return (int(layer.stack_size), str(layer.padding_type)) if ok else (1, "reset")
+        layer = getattr(layer, "env", None)
+    return 1, "reset"
+
+
+class DQNAgent(Agent):
+    """Deep Q-Learning with an actor/critic (online/target) pair (TensorFlow)."""
+
+    config_cls = DQNConfig
+    config: DQNConfig
+    state_files: ClassVar[tuple[str, ...]] = (
+        "critic.weights.h5", "actor.weights.h5", "optimizer.npz", STATE_FILE, "replay")
+
+    @classmethod
+    def check_spaces(cls, observation_space: gym.Space, action_space: gym.Space) -> None:
+        require_discrete_actions("dqn", action_space)
+        require_box_observations("dqn", observation_space)
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DQNConfig,
+                 *, seed: int) -> None:
+        super().__init__(observation_space, action_space, config, seed=seed)
+        from gymkit.agents.dqn.learner import Learner
+        from gymkit.agents.dqn.networks import NumpyQ, q_network
+
+        self.check_spaces(observation_space, action_space)
+        self.n_actions = int(action_space.n)
+        self.obs_shape = tuple(observation_space.shape)
+        self.obs_dtype = np.dtype(np.float32 if observation_space.dtype == np.float64
+                                  else observation_space.dtype)
+        build = dict(hidden_sizes=config.hidden_sizes, dueling=config.dueling, seed=self.seed)
+        self.critic = q_network(config.encoder, observation_space, self.n_actions, name="critic", **build)
+        self.actor = q_network(config.encoder, observation_space, self.n_actions, name="actor", **build)
+        self.learner = Learner(self.critic, self.actor, config, self.obs_shape, self.obs_dtype)
+        self.learner.copy_critic_to_actor()
+        self.env_steps = 0
+        self.train_steps = 0
+        self.next_round_at = first_training_step(config.training_start, config.training_interval)
+        self.stack_size = config.replay_stack or 1
+        self.padding = "reset"
+        self.replay: ReplayMemory | None = None
+        playing = self.critic if config.act_with == "critic" else self.actor
+        self._numpy_q = NumpyQ.from_model(playing)  # None unless a small dense net
+        self._tf_q = None if self._numpy_q else self.learner.q_values_fn(
+            playing, self.obs_shape, self.obs_dtype)
+        self._numpy_stale = False
+
+    # -- acting ---------------------------------------------------------------------------
+
+    def epsilon(self) -> float:
+        """The exploration rate now (the book's linear decay)."""
+        c = self.config
+        step = self.train_steps if c.eps_decay_unit == "training_steps" else self.env_steps
+        return linear_epsilon(step, c.eps_max, c.eps_min, c.eps_decay_steps)
+
+    def q_values(self, observations: np.ndarray) -> np.ndarray:
+        """Q-values of the playing network (actor, or critic with ``act_with: critic``)."""
+        if self._numpy_q is not None:
+            if self._numpy_stale:
+                self._numpy_q.refresh()
+                self._numpy_stale = False
+            return self._numpy_q(observations)
+        obs = np.asarray(observations, dtype=self.obs_dtype)
+        return self._tf_q(obs).numpy()
+
+    def act(self, observations: np.ndarray, *, explore: bool,
+            action_mask: np.ndarray | None = None) -> np.ndarray:
+        n = len(observations)
+        eps = self.epsilon() if explore else self.config.eps_eval
+        if eps >= 1.0:  # all random (warm-up): no forward pass needed
+            greedy = np.zeros(n, dtype=np.int64)
+        elif action_mask is None:
+            greedy = self.q_values(observations).argmax(axis=1)
+        else:
+            greedy = masked_argmax(self.q_values(observations), action_mask)
+        if eps <= 0.0:
+            return greedy
+        explore_rows = self.rng.random(n) < eps
+        if action_mask is None:
+            random_actions = self.rng.integers(self.n_actions, size=n)
+        else:
+            scores = np.where(action_mask, self.rng.random((n, self.n_actions)), -1.0)
+            random_actions = scores.argmax(axis=1)
+        return np.where(explore_rows, random_actions, greedy)
+
+    # -- learning -------------------------------------------------------------------------
+
+    def bind_env(self, env: gym.Env) -> None:
+        """Detect frame stacking and check the replay's projected size before any step."""
+        if self.config.replay_stack == 0:
+            self.stack_size, self.padding = detect_frame_stack(env, self.obs_shape)
+        # A one-slot-per-stream probe runs the memory check on the full projected size.
+        self._make_replay(num_streams=1, check_only=True)
+
+    def _make_replay(self, num_streams: int, check_only: bool = False) -> ReplayMemory | None:
+        capacity = self.config.replay_memory_size
+        if check_only:
+            bytes_per_slot = ReplayMemory.slot_bytes(self.obs_shape, self.obs_dtype, self.stack_size)
+            ReplayMemory.check_memory(capacity, bytes_per_slot)
+            return None
+        return ReplayMemory(max(capacity, num_streams * (self.stack_size + 2)), self.obs_shape,
+                            self.obs_dtype, stack_size=self.stack_size, padding=self.padding,
+                            num_streams=num_streams)
+
+    def observe(self, batch: Transitions) -> None:
+        n = len(batch.actions)
+        if n == 0:
+            return
+        env_ids = np.asarray(batch.env_ids, dtype=np.int64)
+        if self.replay is None:
+            self.replay = self._make_replay(max(n, int(env_ids.max()) + 1))
+        self.replay.add(batch.observations, batch.actions, batch.rewards, batch.next_observations,
+                        batch.terminated, batch.truncated, env_ids)
+        self.env_steps += n
+
+    def update(self) -> dict[str, float]:
+        c = self.config
+        due, next_round_at = rounds_due(self.env_steps, self.next_round_at, c.training_interval)
+        if due == 0 or self.replay is None or len(self.replay) == 0:
+            return {}
+        self.next_round_at = next_round_at
+        g, b = due * c.gradient_steps, c.batch_size
+        sample = self.replay.sample(self.rng, g * b, c.discount_rate, c.n_step)
+        loss, q_mean = self.learner.train(
+            sample.observations.reshape(g, b, *self.obs_shape),
+            sample.actions.reshape(g, b),
+            sample.rewards.reshape(g, b),
+            sample.next_observations.reshape(g, b, *self.obs_shape),
+            sample.discounts.reshape(g, b),
+        )
+        before, self.train_steps = self.train_steps, self.train_steps + g
+        copied = before // c.copy_steps != self.train_steps // c.copy_steps
+        self._numpy_stale = c.act_with == "critic" or copied
+        return {"loss": float(loss), "q_mean": float(q_mean), "epsilon": self.epsilon(),
+                "train_steps": float(self.train_steps)}
+
+    def copy_critic_to_actor(self) -> None:
+        """Copy the critic's weights to the actor now (the graph does it every copy_steps)."""
+        self.learner.copy_critic_to_actor()
+        self._numpy_stale = True
+
+    # -- saving ---------------------------------------------------------------------------
+
+    def save_state(self, directory: Path) -> None:
+        """Weights, optimizer variables, counters, RNG state and the replay memory."""
+        directory = Path(directory)
+        self.critic.save_weights(directory / "critic.weights.h5")
+        self.actor.save_weights(directory / "actor.weights.h5")
+        opt_vars = {f"v{i}": v.numpy() for i, v in enumerate(self.learner.optimizer.variables)}
+        np.savez(directory / "optimizer.npz", **opt_vars)
+        state = {
+            "env_steps": self.env_steps, "train_steps": self.train_steps,
+            "next_round_at": self.next_round_at, "stack_size": self.stack_size,
+            "padding": self.padding, "rng": self.rng.bit_generator.state,
+            "replay_streams": None if self.replay is None else self.replay.num_streams,
+        }
+        (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+        if self.replay is not None:
+            self.replay.save(directory / "replay")
+
+    def load_state(self, directory: Path) -> None:
+        directory = Path(directory)
+        self.critic.load_weights(directory / "critic.weights.h5")
+        self.actor.load_weights(directory / "actor.weights.h5")
+        with np.load(directory / "optimizer.npz") as saved:
+            for i, var in enumerate(self.learner.optimizer.variables):
+                var.assign(saved[f"v{i}"])
+        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        self.env_steps, self.train_steps = state["env_steps"], state["train_steps"]
+        self.learner.train_steps.assign(self.train_steps)
+        self.next_round_at = state["next_round_at"]
+        self.stack_size, self.padding = state["stack_size"], state["padding"]
+        self.rng.bit_generator.state = state["rng"]
+        if state["replay_streams"] is not None:
+            self.replay = self._make_replay(state["replay_streams"])
+            self.replay.load(directory / "replay")
+        self._numpy_stale = True

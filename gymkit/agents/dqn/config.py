@@ -1,0 +1,64 @@
+"""DQNConfig: every hyperparameter of the DQN agent. Defaults are the book's (Chapter 16)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gymkit.config import AgentConfig, param
+from gymkit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DQNConfig(AgentConfig):
+    """Deep Q-Learning with a critic (online network) and an actor (target network).
+
+    The defaults reproduce the book's Ms. Pac-Man agent: the actor plays and provides the
+    targets (Eq. 16-7), MSE loss, Adam. The modern variants are options: ``act_with: critic``
+    (Nature DQN), ``double_dqn``, ``dueling``, ``n_step``, ``loss: huber``, ``max_grad_norm``,
+    ``optimizer: rmsprop``.
+    """
+
+    # -- networks ---------------------------------------------------------------------------
+    encoder: str = param("mlp", "encoder spec: mlp, book-cnn, nature-cnn or module:function")
+    hidden_sizes: tuple[int, ...] = param((64, 64), "units per hidden layer of the mlp encoder", low=1)
+    dueling: bool = param(False, "dueling head: Q = V + A - mean(A)")
+    act_with: str = param("actor", "network that plays: actor (the book) or critic (Nature DQN)",
+                          choices=("actor", "critic"))
+    double_dqn: bool = param(False, "Double DQN targets: the critic picks a', the actor rates it")
+    # -- learning ---------------------------------------------------------------------------
+    loss: str = param("mse", "TD loss: mse (Eq. 16-7) or huber", choices=("mse", "huber"))
+    optimizer: str = param("adam", "optimizer", choices=("adam", "rmsprop"))
+    learning_rate: float = param(0.001, "optimizer learning rate", low=0.0, low_open=True)
+    optimizer_epsilon: float = param(1e-7, "optimizer epsilon (Adam/RMSprop)", low=0.0, low_open=True)
+    max_grad_norm: float = param(0.0, "clip gradients to this global norm (0: no clipping)", low=0.0)
+    discount_rate: float = param(0.95, "discount rate gamma", low=0.0, high=1.0)
+    n_step: int = param(1, "n-step returns (1: the book's one-step target)", low=1)
+    batch_size: int = param(50, "transitions per gradient step", low=1)
+    replay_memory_size: int = param(10_000, "transitions the replay memory holds", low=1)
+    replay_stack: int = param(0, "frames per stacked observation the replay rebuilds "
+                                 "(0: detect FrameStackObservation; 1: store observations whole)",
+                              low=0)
+    training_start: int = param(1_000, "env steps before the first training step", low=0)
+    training_interval: int = param(3, "env steps between training rounds", low=1)
+    gradient_steps: int = param(1, "gradient steps per training round (run in one graph call)", low=1)
+    copy_steps: int = param(25, "training steps between copies of the critic to the actor", low=1)
+    jit_compile: bool = param(False, "XLA-compile the update (measure first: often no gain on CPU)")
+    # -- exploration ------------------------------------------------------------------------
+    eps_max: float = param(1.0, "epsilon at the start of training", low=0.0, high=1.0)
+    eps_min: float = param(0.05, "epsilon after the decay", low=0.0, high=1.0)
+    eps_decay_steps: int = param(50_000, "steps of the linear epsilon decay", low=0)
+    eps_decay_unit: str = param("training_steps", "what eps_decay_steps counts: training_steps "
+                                "(the book) or env_steps", choices=("training_steps", "env_steps"))
+    eps_eval: float = param(0.0, "epsilon when acting with explore=False (evaluation)",
+                            low=0.0, high=1.0)
+
+    def check(self) -> None:
+        if self.eps_min > self.eps_max:
+            raise ConfigError(
+                f"eps_min={self.eps_min} is above eps_max={self.eps_max}: give eps_min <= eps_max"
+            )
+        if self.n_step > 1 and self.replay_memory_size <= self.n_step:
+            raise ConfigError(
+                f"replay_memory_size={self.replay_memory_size} cannot hold n_step={self.n_step} "
+                "transitions: give a larger replay_memory_size"
+            )

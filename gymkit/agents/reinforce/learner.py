@@ -1,0 +1,185 @@
+"""The REINFORCE update: one ``tf.function`` over a padded batch of whole episodes.
+
+The book's algorithm computes, at every step, the gradient of the cross entropy
+``-log pi(a_t|s_t)`` of the chosen action, multiplies it by the action's score ``A_t``
+and descends along the mean over all steps of all episodes. The mean of score-weighted
+gradients is the gradient of the score-weighted mean loss, so one graph does it at once::
+
+    L(theta) = -(1/N) sum_{b,t} mask_{b,t} A_{b,t} log pi_theta(a_{b,t} | s_{b,t})
+               - beta * (1/N) sum_{b,t} mask_{b,t} H(pi_theta(. | s_{b,t}))
+
+with ``N = sum(mask)`` real steps, ``A`` held constant (``stop_gradient``) and ``beta`` the
+entropy bonus. With a value baseline, ``A = G - V(s)`` and ``V`` is fitted to ``G`` by
+mean squared error in the same call (its own network and optimizer). With
+``normalize_scores`` the scores are standardised over the real steps of the batch
+(the book's ``discount_and_normalize_rewards``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gymkit.agents.reinforce.networks import (
+    NumpyForward,
+    build_policy,
+    build_value,
+    dense_chain,
+    make_optimizer,
+)
+from gymkit.errors import ConfigError
+
+_EPS = 1e-8  # keeps the score normalisation finite when every score is equal
+
+
+class ReinforceLearner:
+    """Networks, optimizers, the batched update and the acting forward passes."""
+
+    def __init__(self, observation_space: gym.spaces.Box, n_actions: int, config: Any, seed: int) -> None:
+        self.config = config
+        self.obs_shape = tuple(observation_space.shape)
+        self.obs_dtype = tf.as_dtype(observation_space.dtype)
+        self.encoder, self.policy = build_policy(observation_space, n_actions, config, seed)
+        self.policy_optimizer = make_optimizer(config.optimizer, config.learning_rate)
+        self.policy_optimizer.build(self.policy.trainable_variables)
+        self.value = self.value_optimizer = None
+        if config.baseline == "value":
+            self.value = build_value(observation_space, config, seed)
+            lr = config.value_learning_rate or config.learning_rate
+            self.value_optimizer = make_optimizer(config.optimizer, lr)
+            self.value_optimizer.build(self.value.trainable_variables)
+
+        obs_spec = tf.TensorSpec((None, *self.obs_shape), self.obs_dtype)
+        batch_obs_spec = tf.TensorSpec((None, None, *self.obs_shape), self.obs_dtype)
+        self._tf_logits = tf.function(
+            lambda obs: self.policy(tf.cast(obs, tf.float32)), input_signature=[obs_spec]
+        )
+        self._tf_values = None
+        if self.value is not None:
+            self._tf_values = tf.function(
+                lambda obs: self.value(tf.cast(obs, tf.float32))[:, 0], input_signature=[obs_spec]
+            )
+        self.train_step = tf.function(
+            self._train_step,
+            input_signature=[
+                batch_obs_spec,
+                tf.TensorSpec((None, None), tf.int32),    # actions
+                tf.TensorSpec((None, None), tf.float32),  # returns G
+                tf.TensorSpec((None, None), tf.float32),  # mask: 1 on real steps, 0 on padding
+            ],
+        )
+
+        chain = dense_chain(self.policy) if config.act_backend != "tf" else None
+        if config.act_backend == "numpy" and chain is None:
+            raise ConfigError(
+                f"act_backend='numpy' needs a dense-only policy network, but encoder "
+                f"{config.encoder!r} has other layers: use act_backend=auto or tf"
+            )
+        self._np_logits = NumpyForward(chain) if chain is not None else None
+        value_chain = dense_chain(self.value) if self.value is not None and chain else None
+        self._np_values = NumpyForward(value_chain) if value_chain is not None else None
+
+    # -- acting --------------------------------------------------------------------------
+
+    def logits(self, observations: np.ndarray) -> np.ndarray:
+        """Policy logits for a batch of observations, without calling Keras eagerly."""
+        if self._np_logits is not None:
+            return self._np_logits(observations)
+        return self._tf_logits(np.asarray(observations, self.obs_dtype.as_numpy_dtype)).numpy()
+
+    def values(self, observations: np.ndarray) -> np.ndarray:
+        """``V(s)`` for a batch of observations (needs the value baseline)."""
+        if self._np_values is not None:
+            return self._np_values(observations)[:, 0]
+        return self._tf_values(np.asarray(observations, self.obs_dtype.as_numpy_dtype)).numpy()
+
+    def refresh(self) -> None:
+        """Re-copy weights into the NumPy forward passes (after an update or a load)."""
+        for forward in (self._np_logits, self._np_values):
+            if forward is not None:
+                forward.refresh()
+
+    # -- learning ------------------------------------------------------------------------
+
+    def _train_step(self, observations, actions, returns, mask):
+        config = self.config
+        batch, horizon = tf.shape(actions)[0], tf.shape(actions)[1]
+        flat_obs = tf.reshape(tf.cast(observations, tf.float32), (-1, *self.obs_shape))
+        n_steps = tf.reduce_sum(mask)
+
+        def masked_mean(x):
+            return tf.reduce_sum(x * mask) / n_steps
+
+        with tf.GradientTape() as tape:
+            logits = tf.reshape(self.policy(flat_obs, training=True), [batch, horizon, -1])
+            log_probs = tf.nn.log_softmax(logits)
+            chosen = tf.gather(log_probs, actions, batch_dims=2)  # log pi(a_t | s_t)
+            scores = returns
+            value_loss = tf.constant(0.0)
+            if self.value is not None:
+                values = tf.reshape(self.value(flat_obs, training=True), [batch, horizon])
+                scores = returns - values
+                value_loss = masked_mean(tf.square(returns - values))
+            if config.normalize_scores:
+                mean = masked_mean(scores)
+                std = tf.sqrt(masked_mean(tf.square(scores - mean)))
+                scores = (scores - mean) / (std + _EPS)
+            scores = tf.stop_gradient(scores)
+            policy_loss = -masked_mean(scores * chosen)
+            entropy = masked_mean(-tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1))
+            loss = policy_loss - config.entropy_coef * entropy
+            # The policy loss does not depend on the value weights (stop_gradient) nor the
+            # value loss on the policy weights (separate networks): one gradient call
+            # on the sum gives each network its own gradient.
+            total = loss + value_loss
+
+        policy_vars = self.policy.trainable_variables
+        value_vars = self.value.trainable_variables if self.value is not None else []
+        grads = tape.gradient(total, policy_vars + value_vars)
+        policy_grads, value_grads = grads[: len(policy_vars)], grads[len(policy_vars):]
+        grad_norm = tf.linalg.global_norm(policy_grads)
+        if config.max_grad_norm is not None:
+            policy_grads, _ = tf.clip_by_global_norm(policy_grads, config.max_grad_norm, grad_norm)
+            if value_vars:
+                value_grads, _ = tf.clip_by_global_norm(value_grads, config.max_grad_norm)
+        self.policy_optimizer.apply_gradients(zip(policy_grads, policy_vars))
+        if value_vars:
+            self.value_optimizer.apply_gradients(zip(value_grads, value_vars))
+        return {
+            "loss": loss,
+            "policy_loss": policy_loss,
+            "entropy": entropy,
+            "grad_norm": grad_norm,
+            "value_loss": value_loss,
+        }
+
+    # -- saving --------------------------------------------------------------------------
+
+    def optimizer_variables(self) -> dict[str, np.ndarray]:
+        """Every optimizer variable (step counts, moments), for an exact resume."""
+        out = {}
+        for prefix, opt in (("policy", self.policy_optimizer), ("value", self.value_optimizer)):
+            if opt is not None:
+                for i, var in enumerate(opt.variables):
+                    out[f"{prefix}_{i:04d}"] = np.asarray(var)
+        return out
+
+    def set_optimizer_variables(self, arrays: dict[str, np.ndarray]) -> None:
+        for prefix, opt in (("policy", self.policy_optimizer), ("value", self.value_optimizer)):
+            if opt is None:
+                continue
+            for i, var in enumerate(opt.variables):
+                key = f"{prefix}_{i:04d}"
+                if key not in arrays:
+                    raise ConfigError(f"saved optimizer state has no {key}: the config does not match")
+                var.assign(arrays[key])
+
+    def weights_files(self) -> dict[str, keras.Model]:
+        files = {"policy.weights.h5": self.policy}
+        if self.value is not None:
+            files["value.weights.h5"] = self.value
+        return files

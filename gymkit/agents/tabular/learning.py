@@ -1,0 +1,255 @@
+"""Learning agents: TD Learning (Eq. 16-4) and Q-Learning (Eq. 16-5, 16-6).
+
+They know only the states and actions, learn from each transition as it happens (in
+:meth:`observe`), and use the book's decaying learning rate
+``alpha_t = learning_rate0 / (1 + t * learning_rate_decay)``, where ``t`` counts updates.
+
+Q-Learning follows Equation 16-5 (the book's listing swaps alpha and 1 - alpha)::
+
+    Q(s, a) <- (1 - alpha) Q(s, a) + alpha (r + gamma * max_a' Q(s', a'))
+
+bootstrapping on truncation (time limits) and never on termination. Impossible actions
+(``action_mask``, read the first time a state is seen) get ``Q = -inf`` as in the book.
+
+Exploration policies (``exploration``):
+
+- ``random``: uniformly random among allowed actions, the book's "drunken monkey";
+- ``epsilon-greedy``: random with probability epsilon, which decays linearly from
+  ``eps_max`` to ``eps_min`` over ``eps_decay_steps`` updates, else greedy;
+- ``exploration-function``: Equation 16-6. With ``f(q, n) = q + K / (1 + n)`` and
+  ``N(s, a)`` the number of times a was chosen in s, the target is
+  ``r + gamma * max_a' f(Q(s', a'), N(s', a'))`` and the agent acts greedily on f.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gymkit.agents.base import Agent, masked_argmax, sample_masked
+from gymkit.agents.tabular.common import (
+    as_mask,
+    as_states,
+    check_tabular_spaces,
+    learning_rate,
+    load_tables,
+    save_tables,
+)
+from gymkit.agents.tabular.display import describe_env, format_q_table, format_table, summarize
+from gymkit.config import AgentConfig, param
+from gymkit.errors import ConfigError
+
+METRICS_EVERY = 1000  # updates between two metric reports (a report per step would flood logs)
+
+
+@dataclass(frozen=True)
+class TDLearningConfig(AgentConfig):
+    """Settings of TD Learning (the book's defaults)."""
+
+    discount_rate: float = param(0.95, "discount rate gamma", low=0.0, high=1.0)
+    learning_rate0: float = param(0.05, "alpha0 in alpha_t = alpha0 / (1 + t * decay)",
+                                  low=0.0, high=1.0, low_open=True)
+    learning_rate_decay: float = param(0.1, "decay in alpha_t = alpha0 / (1 + t * decay); t counts updates",
+                                       low=0.0)
+
+
+@dataclass(frozen=True)
+class QLearningConfig(AgentConfig):
+    """Settings of Q-Learning (defaults: the book's, on the book MDP)."""
+
+    discount_rate: float = param(0.95, "discount rate gamma", low=0.0, high=1.0)
+    learning_rate0: float = param(0.05, "alpha0 in alpha_t = alpha0 / (1 + t * decay)",
+                                  low=0.0, high=1.0, low_open=True)
+    learning_rate_decay: float = param(0.1, "decay in alpha_t = alpha0 / (1 + t * decay); t counts updates",
+                                       low=0.0)
+    exploration: str = param("random", "exploration policy while training",
+                             choices=("random", "epsilon-greedy", "exploration-function"))
+    eps_max: float = param(1.0, "epsilon-greedy: epsilon at the first update", low=0.0, high=1.0)
+    eps_min: float = param(0.05, "epsilon-greedy: epsilon after eps_decay_steps updates", low=0.0, high=1.0)
+    eps_decay_steps: int = param(10_000, "epsilon-greedy: updates over which epsilon decays linearly", low=1)
+    curiosity: float = param(10.0, "exploration function: K in f(q, n) = q + K / (1 + n) (Eq. 16-6)", low=0.0)
+
+    def check(self) -> None:
+        if self.eps_min > self.eps_max:
+            raise ConfigError(
+                f"eps_min={self.eps_min} is above eps_max={self.eps_max}: epsilon decays from "
+                "eps_max down to eps_min, so set eps_min <= eps_max"
+            )
+
+
+class TDLearningAgent(Agent):
+    """TD Learning (Eq. 16-4): the state values of the uniformly random policy it follows.
+
+    ``V(s) <- (1 - alpha) V(s) + alpha (r + gamma * V(s'))`` (no ``V(s')`` after termination).
+    TD Learning evaluates the policy it follows; with no action values it has no greedy
+    policy, so it acts uniformly at random (among allowed actions) in evaluation too.
+    """
+
+    config_cls = TDLearningConfig
+    state_files = ("v_table.npy", "visits.npy", "tabular.json")
+    name = "td-learning"
+
+    def __init__(self, observation_space, action_space, config, *, seed):
+        super().__init__(observation_space, action_space, config, seed=seed)
+        self.n_actions = int(action_space.n)
+        self.V = np.zeros(int(observation_space.n))
+        self.visits = np.zeros((int(observation_space.n), self.n_actions), dtype=np.int64)
+        self.t = 0
+        self.env_info: dict | None = None
+
+    @classmethod
+    def check_spaces(cls, observation_space, action_space) -> None:
+        check_tabular_spaces(cls.name, observation_space, action_space)
+
+    def bind_env(self, env) -> None:
+        self.env_info = describe_env(env)
+
+    def act(self, observations, *, explore, action_mask=None):
+        n = len(as_states(observations))
+        return sample_masked(self.rng, self.n_actions, n, as_mask(action_mask, n))
+
+    def observe(self, batch) -> None:
+        c, V = self.config, self.V
+        rows = zip(batch.observations.tolist(), batch.actions.tolist(), batch.rewards.tolist(),
+                   batch.next_observations.tolist(), batch.terminated.tolist(), strict=True)
+        for s, a, r, sp, terminated in rows:
+            alpha = learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)
+            target = r if terminated else r + c.discount_rate * V[sp]
+            V[s] += alpha * (target - V[s])  # = (1 - alpha) V(s) + alpha * target
+            self.visits[s, a] += 1
+            self.t += 1
+
+    def update(self) -> dict[str, float]:
+        if self.t == 0 or self.t % METRICS_EVERY:
+            return {}
+        c = self.config
+        return {"learning_rate": learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)}
+
+    def summary(self) -> str | None:
+        table = format_table({"V": self.V, "visits": self.visits.sum(axis=1)})
+        return f"TD Learning (discount {self.config.discount_rate}): state values of the random policy\n\n{table}"
+
+    def save_state(self, directory: Path) -> None:
+        meta = {"t": self.t, "rng": self.rng.bit_generator.state, "env_info": self.env_info}
+        save_tables(directory, {"v_table": self.V, "visits": self.visits}, meta)
+
+    def load_state(self, directory: Path) -> None:
+        arrays, meta = load_tables(directory, ("v_table", "visits"))
+        self.V, self.visits = arrays["v_table"], arrays["visits"]
+        self.t, self.env_info = int(meta["t"]), meta.get("env_info")
+        self.rng.bit_generator.state = meta["rng"]
+
+
+class QLearningAgent(Agent):
+    """Tabular Q-Learning (Eq. 16-5/16-6) with random, epsilon-greedy or count-based exploration."""
+
+    config_cls = QLearningConfig
+    state_files = ("q_table.npy", "visits.npy", "mask_seen.npy", "tabular.json")
+    name = "q-learning"
+
+    def __init__(self, observation_space, action_space, config, *, seed):
+        super().__init__(observation_space, action_space, config, seed=seed)
+        n_states, self.n_actions = int(observation_space.n), int(action_space.n)
+        self.Q = np.zeros((n_states, self.n_actions))
+        self.visits = np.zeros((n_states, self.n_actions), dtype=np.int64)  # N(s, a)
+        self.mask_seen = np.zeros(n_states, dtype=bool)
+        self.t = 0
+        self.env_info: dict | None = None
+
+    @classmethod
+    def check_spaces(cls, observation_space, action_space) -> None:
+        check_tabular_spaces(cls.name, observation_space, action_space)
+
+    def bind_env(self, env) -> None:
+        self.env_info = describe_env(env)
+
+    # -- acting ---------------------------------------------------------------------------
+
+    @property
+    def epsilon(self) -> float:
+        """Epsilon-greedy's current epsilon: linear from eps_max to eps_min over eps_decay_steps."""
+        c = self.config
+        return max(c.eps_min, c.eps_max - (c.eps_max - c.eps_min) * self.t / c.eps_decay_steps)
+
+    def exploration_values(self, states: np.ndarray) -> np.ndarray:
+        """``f(Q(s, a), N(s, a)) = Q(s, a) + K / (1 + N(s, a))`` for each row of ``states``."""
+        return self.Q[states] + self.config.curiosity / (1.0 + self.visits[states])
+
+    def _record_masks(self, states: np.ndarray, mask: np.ndarray) -> None:
+        """Mark impossible actions with Q = -inf, as the book does, the first time a state is seen."""
+        new = ~self.mask_seen[states]
+        if new.any():
+            s, m = states[new], mask[new]
+            self.Q[s] = np.where(m, self.Q[s], -np.inf)
+            self.mask_seen[s] = True
+
+    def act(self, observations, *, explore, action_mask=None):
+        states = as_states(observations)
+        mask = as_mask(action_mask, len(states))
+        if mask is not None:
+            self._record_masks(states, mask)
+        if not explore:
+            return masked_argmax(self.Q[states], mask)
+        kind = self.config.exploration
+        if kind == "random":
+            return sample_masked(self.rng, self.n_actions, len(states), mask)
+        if kind == "exploration-function":
+            return masked_argmax(self.exploration_values(states), mask, self.rng)
+        greedy = masked_argmax(self.Q[states], mask, self.rng)
+        random = sample_masked(self.rng, self.n_actions, len(states), mask)
+        return np.where(self.rng.random(len(states)) < self.epsilon, random, greedy)
+
+    # -- learning -------------------------------------------------------------------------
+
+    def observe(self, batch) -> None:
+        c, Q, N = self.config, self.Q, self.visits
+        gamma, K = c.discount_rate, c.curiosity
+        use_f = c.exploration == "exploration-function"
+        rows = zip(batch.observations.tolist(), batch.actions.tolist(), batch.rewards.tolist(),
+                   batch.next_observations.tolist(), batch.terminated.tolist(), strict=True)
+        for s, a, r, sp, terminated in rows:
+            N[s, a] += 1
+            if terminated:
+                target = r  # a terminal state has no future: never bootstrap on termination
+            else:
+                # Truncated or not, s' has a future worth max_a' Q(s', a') (or f(Q, N), Eq. 16-6).
+                future = (Q[sp] + K / (1.0 + N[sp])).max() if use_f else Q[sp].max()
+                target = r + gamma * (future if future > -np.inf else 0.0)
+            alpha = learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)
+            Q[s, a] += alpha * (target - Q[s, a])  # = (1 - alpha) Q(s, a) + alpha * target
+            self.t += 1
+
+    def update(self) -> dict[str, float]:
+        if self.t == 0 or self.t % METRICS_EVERY:
+            return {}
+        c = self.config
+        metrics = {"learning_rate": learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)}
+        if c.exploration == "epsilon-greedy":
+            metrics["epsilon"] = self.epsilon
+        return metrics
+
+    # -- showing and saving ---------------------------------------------------------------
+
+    def greedy_policy(self) -> np.ndarray:
+        """The greedy action of every state (``argmax_a Q(s, a)`` over possible actions)."""
+        return self.Q.argmax(axis=1)
+
+    def summary(self) -> str | None:
+        unknown = self.visits.sum(axis=1) == 0
+        title = (f"Q-Learning ({self.config.exploration} exploration, {self.t} updates): "
+                 "Q-values and greedy policy")
+        table = format_q_table(self.Q, self.env_info)
+        return summarize(title, table, self.greedy_policy(), self.env_info, unknown)
+
+    def save_state(self, directory: Path) -> None:
+        meta = {"t": self.t, "rng": self.rng.bit_generator.state, "env_info": self.env_info}
+        arrays = {"q_table": self.Q, "visits": self.visits, "mask_seen": self.mask_seen}
+        save_tables(directory, arrays, meta)
+
+    def load_state(self, directory: Path) -> None:
+        arrays, meta = load_tables(directory, ("q_table", "visits", "mask_seen"))
+        self.Q, self.visits, self.mask_seen = arrays["q_table"], arrays["visits"], arrays["mask_seen"]
+        self.t, self.env_info = int(meta["t"]), meta.get("env_info")
+        self.rng.bit_generator.state = meta["rng"]

@@ -1,0 +1,220 @@
+"""The ``gymkit`` command: train, evaluate, list, check-env, and the picture commands.
+
+Bad input ends with one line on stderr naming the problem and the fix, exit code 2, and
+nothing written: every check runs before a run directory is created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from gymkit.errors import GymkitError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be a positive whole number")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be >= 0")
+    return value
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--agent", help="agent name (see `gymkit list`) or module:Class")
+    p.add_argument("--env", help="Gymnasium env id, e.g. CartPole-v1 or gymkit/BookMDP-v0")
+    p.add_argument("--preset", help="preset name (see `gymkit list`) or path to a preset .yaml")
+    p.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
+                   help="override an agent config value (repeatable)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=_positive_int, help="train for N env steps (all envs together)")
+    budget.add_argument("--episodes", type=_positive_int, help="train for N episodes")
+    p.add_argument("--seed", type=_non_negative_int, help="random seed (default 0)")
+    p.add_argument("--num-envs", type=_positive_int, help="parallel envs in the vector env (default 1)")
+    p.add_argument("--vectorization", choices=["sync", "async"], help="vector env kind (default sync)")
+    p.add_argument("--run-dir", help="where to write the run (default runs/AGENT_ENV_sSEED_TIME)")
+    p.add_argument("--eval-episodes", type=_non_negative_int, help="greedy episodes after training (default 10)")
+    p.add_argument("--checkpoint-every", type=_non_negative_int, help="steps between checkpoints (0: only at the end)")
+    p.add_argument("--log-every", type=_positive_int, help="steps between metrics.csv rows (default 1000)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="force the progress bar on")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def default_run_dir(agent: str, env: str, seed: int) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{agent}_{env}_s{seed}")
+    base = Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
+    path, i = base, 1
+    while path.exists():
+        path, i = Path(f"{base}-{i}"), i + 1
+    return path
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from gymkit.config import load_preset, parse_set
+    from gymkit.loop import train
+
+    overrides = parse_set(args.overrides)
+    run_dir = args.run_dir
+    if run_dir is None and not args.resume:
+        agent = args.agent or (load_preset(args.preset).agent if args.preset else "agent")
+        env = args.env or (load_preset(args.preset).env if args.preset else None) or "env"
+        run_dir = default_run_dir(agent.split(":")[-1], env, args.seed or 0)
+    if args.resume and (args.overrides or args.agent or args.env or args.preset):
+        raise GymkitError("--resume continues a run exactly as it was configured: drop --agent, --env, --preset and --set")
+    result = train(
+        args.agent, args.env, preset=args.preset, config=overrides or None, run_dir=run_dir,
+        resume=args.resume, progress=args.progress, steps=args.steps, episodes=args.episodes,
+        seed=args.seed, num_envs=args.num_envs, vectorization=args.vectorization,
+        eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
+        log_every=args.log_every,
+    )
+    print(f"trained {result.steps} steps, {result.episodes} episodes in {result.wall_time_s:.1f} s"
+          + (f"; recent mean return {result.recent_mean_return:.2f}" if result.recent_mean_return is not None else ""))
+    summary = result.agent.summary()
+    if summary:
+        print(summary)
+    if result.evaluation is not None:
+        print(result.evaluation.line())
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from gymkit.evaluation import EVAL_FILE, evaluate_run, load_run_agent
+
+    stats = evaluate_run(args.run_dir, episodes=args.episodes, seed=args.seed)
+    summary = load_run_agent(Path(args.run_dir)).summary() if args.show else None
+    if summary:
+        print(summary)
+    print(stats.line())
+    print(f"written to {Path(args.run_dir) / EVAL_FILE}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from gymkit.config import list_presets
+    from gymkit.envs import list_envs
+    from gymkit.registry import list_agents, resolve_agent
+
+    console = Console(width=max(Console().width, 100))
+    if args.agent:
+        cls = resolve_agent(args.agent)
+        table = Table(title=f"config of '{args.agent}' ({cls.config_cls.__name__})")
+        for col in ("key", "default", "meaning"):
+            table.add_column(col)
+        for name, default, help_text in cls.config_cls.describe():
+            table.add_row(name, repr(default), help_text)
+        console.print(table)
+        return 0
+    table = Table(title="agents")
+    table.add_column("name")
+    table.add_column("description")
+    for name, desc in list_agents().items():
+        table.add_row(name, desc)
+    console.print(table)
+    table = Table(title="presets")
+    for col in ("name", "agent", "env", "description"):
+        table.add_column(col)
+    for name, p in list_presets().items():
+        table.add_row(name, p.agent, p.env or "", p.description)
+    console.print(table)
+    table = Table(title="envs gymkit registers")
+    table.add_column("id")
+    table.add_column("description")
+    for env_id, desc in list_envs().items():
+        table.add_row(env_id, desc)
+    console.print(table)
+    return 0
+
+
+def cmd_check_env(args: argparse.Namespace) -> int:
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    from gymkit.envs.factory import make_env
+
+    env = make_env(args.env_id)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            check_env(env.unwrapped, skip_render_check=True)
+        except (AssertionError, Exception) as exc:  # noqa: BLE001 - report any failure in words
+            print(f"{args.env_id}: FAILS Gymnasium's env checker: {exc}")
+            return 1
+        finally:
+            env.close()
+    notes = sorted({str(w.message).replace("\x1b[33m", "").replace("\x1b[0m", "") for w in caught})
+    print(f"{args.env_id}: passes Gymnasium's env checker" + (f" with {len(notes)} warning(s):" if notes else ""))
+    for note in notes:
+        print(f"  - {note}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gymkit", description="Reinforcement-learning agents on Gymnasium and TensorFlow 2.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("train", help="train an agent and write a run directory")
+    add_train_arguments(p)
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="play greedy episodes with a saved run's agent")
+    p.add_argument("run_dir", help="a run directory written by `gymkit train`")
+    p.add_argument("--episodes", type=_positive_int, help="episodes to play (default: the run's eval_episodes)")
+    p.add_argument("--seed", type=_non_negative_int, help="env seed (default: the run's seed + 1)")
+    p.add_argument("--show", action="store_true", help="also print what the agent learnt (tables, arrows)")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("list", help="list agents, presets and envs")
+    p.add_argument("--agent", help="show this agent's config keys instead")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("check-env", help="run Gymnasium's env checker on an env id")
+    p.add_argument("env_id")
+    p.set_defaults(func=cmd_check_env)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GymkitError as exc:
+        sys.stderr.write(f"gymkit: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("gymkit: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

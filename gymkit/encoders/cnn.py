@@ -1,0 +1,176 @@
+"""Convolutional encoders for image observations: the book's ``q_network`` stack and Nature DQN's.
+
+Both take the observations the Atari wrappers emit, as they are:
+
+* ``(H, W)``: one grey frame (``mspacman``, ``AtariPreprocessing``);
+* ``(H, W, C)``: channels last (the book's ``(88, 80, 1)``, RGB screens);
+* ``(stack, H, W)``: ``FrameStackObservation`` of grey frames (channels first);
+* ``(stack, H, W, C)``: ``FrameStackObservation`` of channels-last frames.
+
+Inside the model, frames are moved to channels last (what TensorFlow's CPU convolutions
+support) and uint8 pixels are divided by 255, so replay memory keeps one byte a pixel and
+feeds the network directly. Float observations (the book's [-1, 1] scaling) are used as
+they are.
+
+The book's network (Figure 16-10) on 88x80x1, with SAME padding (out = ceil(in / stride))::
+
+    conv 32 maps 8x8 /4 -> 22x20x32     (8*8*1*32 + 32   =     2,080 parameters)
+    conv 64 maps 4x4 /2 -> 11x10x64     (4*4*32*64 + 64  =    32,832)
+    conv 64 maps 3x3 /1 -> 11x10x64     (3*3*64*64 + 64  =    36,928)
+    dense 512 on 11*10*64 = 7,040 inputs (7040*512 + 512 = 3,604,992)
+
+The Nature network on 84x84x4, with VALID padding (out = (in - kernel) // stride + 1)::
+
+    conv 32 8x8 /4 -> 20x20x32 (8,224); conv 64 4x4 /2 -> 9x9x64 (32,832);
+    conv 64 3x3 /1 -> 7x7x64 (36,928); dense 512 on 3,136 (1,606,144)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gymkit.errors import SpaceError
+
+
+def build_book_cnn(observation_space: Any, seed: int | None = None, **options: Any) -> Any:
+    """The book's ``q_network`` conv stack (chapter 16): 32/64/64 maps, kernels 8/4/3,
+    strides 4/2/1, SAME padding, then dense 512; ReLU and He initialisation throughout.
+
+    Args:
+        observation_space: a Box of images (see the module docstring for the layouts).
+        seed: seeds the initializers (two builds with one seed have equal weights).
+        **options: overrides of :func:`build_cnn`'s arguments.
+    """
+    kwargs: dict[str, Any] = dict(
+        conv_n_maps=(32, 64, 64), conv_kernel_sizes=(8, 4, 3), conv_strides=(4, 2, 1),
+        conv_paddings="same", n_hidden=512, name="book_cnn_encoder",
+    )
+    kwargs.update(options)
+    return build_cnn(observation_space, seed=seed, **kwargs)
+
+
+def build_nature_cnn(observation_space: Any, seed: int | None = None, **options: Any) -> Any:
+    """The Nature DQN conv stack (Mnih et al. 2015): 32 8x8/4, 64 4x4/2, 64 3x3/1, VALID
+    padding, dense 512, ReLU.
+
+    Args:
+        observation_space: a Box of images (see the module docstring for the layouts).
+        seed: seeds the initializers (two builds with one seed have equal weights).
+        **options: overrides of :func:`build_cnn`'s arguments.
+    """
+    kwargs: dict[str, Any] = dict(
+        conv_n_maps=(32, 64, 64), conv_kernel_sizes=(8, 4, 3), conv_strides=(4, 2, 1),
+        conv_paddings="valid", n_hidden=512, name="nature_cnn_encoder",
+    )
+    kwargs.update(options)
+    return build_cnn(observation_space, seed=seed, **kwargs)
+
+
+def image_layout(shape: Sequence[int], channels_first: bool | None = None) -> str:
+    """How an observation shape is laid out: "HW", "HWC", "CHW" or "SHWC".
+
+    A 3-D shape whose first axis is shorter than its last, e.g. ``(4, 84, 84)``, is taken as
+    a frame stack (channels first); otherwise, e.g. ``(88, 80, 1)``, as channels last.
+    ``channels_first`` overrides this guess for 3-D shapes.
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) == 2:
+        return "HW"
+    if len(shape) == 3:
+        if channels_first is None:
+            channels_first = shape[0] < shape[-1]
+        return "CHW" if channels_first else "HWC"
+    if len(shape) == 4:
+        return "SHWC"
+    raise SpaceError(
+        f"a CNN encoder needs image observations (H, W), (H, W, C), (stack, H, W) or "
+        f"(stack, H, W, C), got shape {shape}: use the 'mlp' encoder for vector observations"
+    )
+
+
+def build_cnn(
+    observation_space: Any,
+    *,
+    conv_n_maps: Sequence[int],
+    conv_kernel_sizes: Sequence[int],
+    conv_strides: Sequence[int],
+    conv_paddings: str | Sequence[str] = "same",
+    n_hidden: int = 512,
+    activation: str = "relu",
+    kernel_initializer: str = "he_normal",
+    channels_first: bool | None = None,
+    input_scale: float | None = None,
+    seed: int | None = None,
+    name: str = "cnn_encoder",
+) -> Any:
+    """Build a Keras model ``images -> features``: conv layers, flatten, one dense layer.
+
+    Args:
+        observation_space: a Box of images; uint8 or float.
+        conv_n_maps: feature maps of each conv layer (the book's ``conv_n_maps``).
+        conv_kernel_sizes: square kernel size of each conv layer.
+        conv_strides: stride of each conv layer.
+        conv_paddings: "same" or "valid", one for all layers or one per layer.
+        n_hidden: units of the dense layer after the convs (0: features = flattened maps).
+        activation: a Keras activation name for every layer.
+        kernel_initializer: a Keras initializer name (He: "he_normal", the book's choice).
+        channels_first: overrides the layout guess for 3-D shapes (see :func:`image_layout`).
+        input_scale: multiply inputs by this; None means 1/255 for uint8, 1 for floats.
+        seed: seeds the initializers, layer i with ``seed + i``.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` with an ``output_dim`` attribute (features per observation).
+    """
+    import keras
+
+    shape = tuple(int(n) for n in observation_space.shape)
+    layout = image_layout(shape, channels_first)
+    n_layers = len(conv_n_maps)
+    paddings = [conv_paddings] * n_layers if isinstance(conv_paddings, str) else list(conv_paddings)
+    if not (len(conv_kernel_sizes) == len(conv_strides) == len(paddings) == n_layers):
+        raise SpaceError(
+            "conv_n_maps, conv_kernel_sizes, conv_strides and conv_paddings must have one entry per layer"
+        )
+    dtype = np.dtype(observation_space.dtype)
+    inputs = keras.Input(shape=shape, dtype=dtype.name, name="observations")
+    x = inputs
+    # To channels last: TensorFlow's CPU Conv2D does not run NCHW.
+    if layout == "HW":
+        x = keras.layers.Reshape(shape + (1,), name="add_channel")(x)
+    elif layout == "CHW":
+        x = keras.layers.Permute((2, 3, 1), name="to_channels_last")(x)
+    elif layout == "SHWC":
+        stack, height, width, channels = shape
+        x = keras.layers.Permute((2, 3, 1, 4), name="to_channels_last")(x)
+        x = keras.layers.Reshape((height, width, stack * channels), name="merge_stack")(x)
+    if input_scale is None:
+        input_scale = 1 / 255 if dtype == np.uint8 else 1.0
+    # Rescaling casts to float32 first, so uint8 pixels become [0, 1] inside the graph.
+    x = keras.layers.Rescaling(input_scale, name="scale_pixels")(x)
+
+    def init(i: int) -> Any:
+        return keras.initializers.get(
+            {"class_name": kernel_initializer, "config": {"seed": None if seed is None else seed + i}}
+        )
+
+    for i, (maps, kernel, stride, padding) in enumerate(
+        zip(conv_n_maps, conv_kernel_sizes, conv_strides, paddings, strict=True)
+    ):
+        if min(x.shape[1], x.shape[2]) < (kernel if padding.lower() == "valid" else 1):
+            raise SpaceError(
+                f"images of shape {shape} are too small for conv layer {i} ({kernel}x{kernel} "
+                f"VALID): use larger frames or the 'book-cnn' encoder (SAME padding)"
+            )
+        x = keras.layers.Conv2D(int(maps), int(kernel), strides=int(stride), padding=padding.lower(),
+                                activation=activation, kernel_initializer=init(i), name=f"conv_{i}")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    if n_hidden:
+        x = keras.layers.Dense(int(n_hidden), activation=activation,
+                               kernel_initializer=init(n_layers), name="hidden")(x)
+    model = keras.Model(inputs, x, name=name)
+    model.output_dim = int(np.prod(model.output.shape[1:]))  # features per observation
+    return model

@@ -1,0 +1,75 @@
+"""Building envs by id, with gymkit's wrappers, as one env or a vector env."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+
+from gymkit.errors import EnvError, did_you_mean
+from gymkit.wrappers import apply_wrappers
+
+
+def ensure_registered(env_id: str) -> None:
+    """Register the env families gymkit knows how to find (ALE ROMs ship with ale-py)."""
+    if env_id.startswith("ALE/") and env_id not in gym.registry:
+        try:
+            import ale_py
+
+            gym.register_envs(ale_py)
+        except ImportError:
+            raise EnvError(f"env '{env_id}' needs ale-py: pip install ale-py") from None
+
+
+def make_env(
+    env_id: str,
+    env_kwargs: dict[str, Any] | None = None,
+    wrappers: Any = None,
+    render_mode: str | None = None,
+) -> gym.Env:
+    """``gymnasium.make`` with a one-line error for unknown ids, then gymkit's wrappers."""
+    ensure_registered(env_id)
+    if ":" not in env_id and env_id not in gym.registry:
+        raise EnvError(
+            f"unknown env id '{env_id}'{did_you_mean(env_id, gym.registry)}: "
+            "see `gymkit list` for gymkit's envs, or any id registered with Gymnasium"
+        )
+    kwargs = dict(env_kwargs or {})
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    try:
+        env = gym.make(env_id, **kwargs)
+    except gym.error.Error as exc:
+        raise EnvError(f"cannot make env '{env_id}': {exc}") from None
+    except TypeError as exc:
+        raise EnvError(f"env '{env_id}' rejected its options {kwargs} ({exc}): fix env_kwargs") from None
+    return apply_wrappers(env, wrappers)
+
+
+def env_fns(env_id: str, num: int, env_kwargs: dict | None, wrappers: Any) -> list[Callable[[], gym.Env]]:
+    return [lambda: make_env(env_id, env_kwargs, wrappers) for _ in range(num)]
+
+
+def make_vector_env(
+    env_id: str,
+    num_envs: int = 1,
+    vectorization: str = "sync",
+    env_kwargs: dict[str, Any] | None = None,
+    wrappers: Any = None,
+) -> gym.vector.VectorEnv:
+    """A vector env of ``num_envs`` copies (NEXT_STEP autoreset) with episode statistics."""
+    fns = env_fns(env_id, num_envs, env_kwargs, wrappers)
+    if vectorization == "async":
+        envs = gym.vector.AsyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    else:
+        envs = gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    return gym.wrappers.vector.RecordEpisodeStatistics(envs)
+
+
+def sub_envs(envs: gym.vector.VectorEnv) -> list[gym.Env] | None:
+    """The sub-env objects of a sync vector env (None for async: they live in workers)."""
+    inner = envs
+    while hasattr(inner, "env") and not hasattr(inner, "envs"):
+        inner = inner.env
+    return list(inner.envs) if hasattr(inner, "envs") else None

@@ -1,0 +1,129 @@
+"""Greedy evaluation: play ``explore=False`` episodes on a fresh env and summarise the returns.
+
+The summary is the book's: mean, standard deviation, minimum and maximum of the episode
+returns (``np.mean(totals), np.std(totals), np.min(totals), np.max(totals)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gymkit.checkpoint import (read_run_config, require_run_dir, verify_folder,
+                               write_json_atomic)
+from gymkit.envs.factory import make_env
+from gymkit.errors import RunDirError, SpaceError
+
+EVAL_FILE = "evaluation.json"
+
+
+@dataclass
+class EvalStats:
+    """Returns of greedy episodes and their summary."""
+
+    episodes: int
+    seed: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    mean_length: float
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+
+    @classmethod
+    def from_returns(cls, returns: list[float], lengths: list[int], seed: int) -> EvalStats:
+        r = np.asarray(returns, dtype=np.float64)
+        return cls(
+            episodes=len(r), seed=seed, mean=float(r.mean()), std=float(r.std()),
+            min=float(r.min()), max=float(r.max()), mean_length=float(np.mean(lengths)),
+            returns=[float(x) for x in r], lengths=[int(x) for x in lengths],
+        )
+
+    def line(self) -> str:
+        return (f"evaluation over {self.episodes} episodes (seed {self.seed}): "
+                f"mean {self.mean:.2f}  std {self.std:.2f}  min {self.min:.2f}  max {self.max:.2f}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def spaces_match(a: Any, b: Any) -> bool:
+    return a == b
+
+
+def evaluate_agent(
+    agent: Any,
+    env_id: str,
+    *,
+    episodes: int = 10,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    wrappers: Any = None,
+    env: Any = None,
+) -> EvalStats:
+    """Play ``episodes`` greedy episodes on a fresh env (seeded once, at the first reset)."""
+    if episodes < 1:
+        raise ValueError("episodes must be >= 1")
+    env = env if env is not None else make_env(env_id, env_kwargs, wrappers)
+    if not (spaces_match(env.observation_space, agent.observation_space)
+            and spaces_match(env.action_space, agent.action_space)):
+        raise SpaceError(
+            f"the env's spaces ({env.observation_space}, {env.action_space}) differ from the agent's "
+            f"({agent.observation_space}, {agent.action_space}): evaluate on the env it was trained on"
+        )
+    returns, lengths = [], []
+    try:
+        obs, info = env.reset(seed=seed)
+        for _ in range(episodes):
+            total, length, done = 0.0, 0, False
+            while not done:
+                mask = info.get("action_mask")
+                action = agent.act(
+                    np.asarray(obs)[None], explore=False,
+                    action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None],
+                )[0]
+                obs, reward, terminated, truncated, info = env.step(action)
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            returns.append(total)
+            lengths.append(length)
+            obs, info = env.reset()
+    finally:
+        env.close()
+    return EvalStats.from_returns(returns, lengths, seed)
+
+
+def load_run_agent(run_dir: Path) -> Any:
+    """The final agent of a run (or its latest checkpoint if it never finished), verified."""
+    from gymkit.agents.base import Agent
+    from gymkit.checkpoint import latest_checkpoint
+
+    final = run_dir / "agent"
+    folder = final if final.exists() else latest_checkpoint(run_dir)
+    if folder is None:
+        raise RunDirError(f"{run_dir} holds no saved agent (no agent/ and no checkpoints): train it first")
+    verify_folder(folder)
+    return Agent.load(folder)
+
+
+def evaluate_run(run_dir: str | Path, *, episodes: int | None = None, seed: int | None = None) -> EvalStats:
+    """Load a run's agent and config, play greedy episodes, write ``evaluation.json``."""
+    import gymkit  # noqa: F401 - registers gymkit's envs
+
+    run_dir = require_run_dir(Path(run_dir))
+    cfg = read_run_config(run_dir)
+    agent = load_run_agent(run_dir)
+    episodes = int(episodes if episodes is not None else (cfg.get("eval_episodes") or 10))
+    if episodes < 1:
+        raise RunDirError(f"--episodes {episodes} is out of range: it must be >= 1")
+    seed = int(seed if seed is not None else cfg.get("seed", 0) + 1)
+    stats = evaluate_agent(agent, cfg["env"], episodes=episodes, seed=seed,
+                           env_kwargs=cfg.get("env_kwargs"), wrappers=cfg.get("wrappers"))
+    write_json_atomic(run_dir / EVAL_FILE, stats.to_dict())
+    return stats

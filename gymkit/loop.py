@@ -1,0 +1,323 @@
+"""The one env/agent loop: ``train()`` drives any agent on a vector env and writes a run directory.
+
+One training step (the loop knows no algorithm)::
+
+    actions = agent.act(obs, explore=True, action_mask=mask)        # rows still in an episode
+    next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+    agent.observe(Transitions(...))                                 # autoreset rows filtered out
+    metrics = agent.update()                                        # the agent decides
+    logger.write({...metrics, ...episode stats, "step": t})         # every log_every steps
+
+Gymnasium's vector envs autoreset on the step *after* an episode ends (NEXT_STEP): that
+step ignores the action and returns the first observation of the next episode. The loop
+neither asks the agent for that action nor shows it the step, and counts only real steps.
+
+Checkpoints are taken at episode boundaries (every sub-env just finished an episode), when
+the envs' whole state is their random generators: saving those, the agent and the loop's
+counters makes a resumed run continue exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gymkit.agents.base import Transitions
+from gymkit.checkpoint import (CONFIG_FILE, latest_checkpoint, load_loop_state,
+                               prepare_new_run_dir, read_run_config, remove_temporaries,
+                               require_run_dir, save_checkpoint, save_final_agent,
+                               verify_folder, write_json_atomic, write_yaml_atomic)
+from gymkit.envs.factory import make_env, make_vector_env
+from gymkit.errors import GymkitError, RunDirError
+from gymkit.evaluation import EVAL_FILE, EvalStats, evaluate_agent
+from gymkit.logging import Logger, Progress
+from gymkit.run_config import RunSpec, resolve_run, versions
+
+RECENT = 100  # episodes in the "recent mean return"
+
+
+class NonFiniteError(GymkitError):
+    """A NaN or infinity in an observation, a reward or a training metric."""
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    run_dir: Path | None
+    agent: Any
+    steps: int
+    episodes: int
+    wall_time_s: float
+    evaluation: EvalStats | None
+    recent_mean_return: float | None
+
+
+def _check_finite(name: str, values: np.ndarray, step: int) -> None:
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise NonFiniteError(
+            f"non-finite value (NaN or inf) in {name} at step {step}: check the env or lower the "
+            "learning rate; the last checkpoint holds only finite weights"
+        )
+
+
+class _Signals:
+    """Turn SIGINT/SIGTERM into a flag so the loop can checkpoint and stop cleanly."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def train(
+    agent: str | None = None,
+    env: str | None = None,
+    *,
+    preset: str | None = None,
+    config: Any = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    stop_after_steps: int | None = None,
+    **settings: Any,
+) -> TrainResult:
+    """Train an agent and write its run directory.
+
+    Args:
+        agent: agent name or ``module:Class`` (or from the preset).
+        env: env id (or from the preset).
+        preset: a preset name or YAML path.
+        config: agent config overrides (dict) or an AgentConfig.
+        run_dir: where the run is written (None: nothing written, for quick experiments).
+        resume: continue the run in ``run_dir`` from its latest checkpoint.
+        progress: show a progress bar (default: when stderr is a terminal).
+        stop_after_steps: stop (with a checkpoint) after this many steps, for tests of resume.
+        **settings: steps, episodes, seed, num_envs, vectorization, eval_episodes,
+            checkpoint_every, log_every, env_kwargs, wrappers.
+    """
+    import gymkit  # noqa: F401 - registers gymkit's envs
+
+    if resume:
+        if run_dir is None:
+            raise RunDirError("--resume needs the --run-dir of the run to continue")
+        run_dir = require_run_dir(Path(run_dir))
+        saved = RunSpec.from_dict(read_run_config(run_dir))
+        extra = {k: v for k, v in settings.items() if k in ("steps", "episodes") and v is not None}
+        spec, agent_cls, agent_config = resolve_run(
+            saved.agent, saved.env, overrides=saved.config, seed=saved.seed,
+            steps=extra.get("steps", None if "episodes" in extra else saved.steps),
+            episodes=extra.get("episodes", None if "steps" in extra else saved.episodes),
+            num_envs=saved.num_envs, vectorization=saved.vectorization,
+            eval_episodes=saved.eval_episodes, checkpoint_every=saved.checkpoint_every,
+            log_every=saved.log_every, env_kwargs=saved.env_kwargs, wrappers=saved.wrappers,
+        )
+        spec.preset = saved.preset
+    else:
+        spec, agent_cls, agent_config = resolve_run(agent, env, preset=preset, overrides=config, **settings)
+        if run_dir is not None:
+            prepare_new_run_dir(Path(run_dir))  # refuses a used directory before any work
+    run_dir = Path(run_dir) if run_dir is not None else None
+
+    probe = make_env(spec.env, spec.env_kwargs, spec.wrappers)
+    try:
+        agent_cls.check_spaces(probe.observation_space, probe.action_space)
+        agent_obj = agent_cls(probe.observation_space, probe.action_space, agent_config, seed=spec.seed)
+        agent_obj.bind_env(probe)
+    finally:
+        probe.close()
+
+    state = _fresh_state(spec)
+    if resume:
+        remove_temporaries(run_dir)
+        folder = latest_checkpoint(run_dir)
+        if folder is None:
+            raise RunDirError(f"{run_dir} has no checkpoint to resume from: start a new run with another --run-dir")
+        verify_folder(folder)
+        agent_obj = agent_cls.load(folder)
+        state = load_loop_state(folder)
+    elif run_dir is not None:
+        write_yaml_atomic(run_dir / CONFIG_FILE, {**spec.to_dict(), "versions": versions()})
+
+    return _run(spec, agent_obj, state, run_dir, progress, stop_after_steps)
+
+
+def _fresh_state(spec: RunSpec) -> dict[str, Any]:
+    return {"step": 0, "episodes": 0, "recent_returns": [], "recent_lengths": [],
+            "metrics": {}, "next_log": spec.log_every, "next_checkpoint": spec.checkpoint_every,
+            "env_rng": None, "exact": True}
+
+
+def _budget_done(spec: RunSpec, step: int, episodes: int) -> bool:
+    return step >= spec.steps if spec.steps is not None else episodes >= spec.episodes
+
+
+def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
+         progress: bool | None, stop_after_steps: int | None) -> TrainResult:
+    envs = make_vector_env(spec.env, spec.num_envs, spec.vectorization, spec.env_kwargs, spec.wrappers)
+    n = spec.num_envs
+    if run_dir is not None and state["step"] > 0:
+        from gymkit.logging import CSVWriter
+
+        CSVWriter(run_dir / "metrics.csv").truncate_after(state["step"])
+    logger = Logger(run_dir)
+    step, episodes = int(state["step"]), int(state["episodes"])
+    recent_r = deque(state["recent_returns"], maxlen=RECENT)
+    recent_l = deque(state["recent_lengths"], maxlen=RECENT)
+    metrics: dict[str, float] = dict(state["metrics"])
+    next_log, next_ckpt = int(state["next_log"]), int(state["next_checkpoint"])
+
+    if state["env_rng"] is not None and state.get("exact", True):
+        # Resume exactly: give each sub-env the generator it had when the checkpoint was taken
+        # (all were at an episode boundary), then reset without a seed, as autoreset would.
+        envs.unwrapped.set_attr("np_random", [_generator(s) for s in state["env_rng"]])
+        obs, infos = envs.reset()
+    else:
+        obs, infos = envs.reset(seed=spec.seed + (step * 7919 if step else 0))
+    autoreset = np.zeros(n, dtype=bool)
+    filler = np.stack([envs.single_action_space.sample() for _ in range(n)])
+    total = spec.steps if spec.steps is not None else spec.episodes
+    bar = Progress(total, "steps" if spec.steps is not None else "episodes", progress)
+    start, t0_step = time.perf_counter(), step
+    stopped_by = None
+
+    def loop_state(exact: bool) -> dict[str, Any]:
+        rng = [g.bit_generator.state for g in envs.unwrapped.get_attr("np_random")]
+        return {"step": step, "episodes": episodes, "recent_returns": list(recent_r),
+                "recent_lengths": list(recent_l), "metrics": metrics, "next_log": next_log,
+                "next_checkpoint": next_ckpt, "env_rng": rng, "exact": exact}
+
+    try:
+        with _Signals() as signals:
+            while not _budget_done(spec, step, episodes):
+                valid = ~autoreset
+                mask = _action_mask(infos, n)
+                if valid.all():
+                    actions = agent.act(obs, explore=True, action_mask=mask)
+                else:
+                    actions = filler.copy()
+                    if valid.any():
+                        actions[valid] = agent.act(obs[valid], explore=True,
+                                                   action_mask=None if mask is None else mask[valid])
+                next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+                nvalid = int(valid.sum())
+                if nvalid:
+                    _check_finite("the observation", next_obs, step)
+                    _check_finite("the reward", rewards, step)
+                    if nvalid == n:
+                        batch = Transitions(obs, actions, rewards, next_obs, terminated, truncated, np.arange(n))
+                    else:
+                        idx = np.flatnonzero(valid)
+                        batch = Transitions(obs[idx], actions[idx], rewards[idx], next_obs[idx],
+                                            terminated[idx], truncated[idx], idx)
+                    agent.observe(batch)
+                    new = agent.update()
+                    if new:
+                        for k, v in new.items():
+                            if not math.isfinite(float(v)):
+                                raise NonFiniteError(
+                                    f"non-finite {k}={v} at step {step}: lower the learning rate or "
+                                    "clip gradients; the last checkpoint holds only finite weights")
+                        metrics.update({k: float(v) for k, v in new.items()})
+                step += nvalid
+                obs = next_obs
+                autoreset = np.logical_or(terminated, truncated)
+                if "_episode" in infos:
+                    for i in np.flatnonzero(infos["_episode"]):
+                        r, ln = float(infos["episode"]["r"][i]), int(infos["episode"]["l"][i])
+                        recent_r.append(r)
+                        recent_l.append(ln)
+                        episodes += 1
+                        logger.write_event({"episode/return": r, "episode/length": ln}, step)
+                if step >= next_log:
+                    elapsed = time.perf_counter() - start
+                    row = {"step": step, "episodes": episodes,
+                           "return_mean": float(np.mean(recent_r)) if recent_r else float("nan"),
+                           "length_mean": float(np.mean(recent_l)) if recent_l else float("nan"),
+                           **metrics, "time/elapsed_s": elapsed,
+                           "time/steps_per_s": (step - t0_step) / max(elapsed, 1e-9)}
+                    logger.write(row)
+                    while next_log <= step:
+                        next_log += spec.log_every
+                    bar.update(step if spec.steps is not None else episodes,
+                               (step - t0_step) / max(elapsed, 1e-9), row["return_mean"])
+                at_boundary = bool(autoreset.all())
+                if run_dir is not None and spec.checkpoint_every and step >= next_ckpt:
+                    overdue = step >= next_ckpt + spec.checkpoint_every
+                    if at_boundary or overdue:
+                        while next_ckpt <= step:
+                            next_ckpt += spec.checkpoint_every
+                        save_checkpoint(run_dir, agent, loop_state(at_boundary), step)
+                if signals.received is not None and (at_boundary or time.perf_counter() - signals.t >= 5.0):
+                    stopped_by = signals.received
+                    break
+                if signals.received is not None and not hasattr(signals, "t"):
+                    signals.t = time.perf_counter()
+                if stop_after_steps is not None and step >= stop_after_steps and at_boundary:
+                    stopped_by = "stop_after_steps"
+                    break
+    finally:
+        bar.close()
+        envs.close()
+
+    wall = time.perf_counter() - start
+    finished = stopped_by is None
+    evaluation = None
+    if run_dir is not None:
+        save_checkpoint(run_dir, agent, loop_state(bool(autoreset.all())), step)
+        if finished:
+            save_final_agent(run_dir, agent, step)
+    if finished and spec.eval_episodes:
+        evaluation = evaluate_agent(agent, spec.env, episodes=spec.eval_episodes, seed=spec.seed + 1,
+                                    env_kwargs=spec.env_kwargs, wrappers=spec.wrappers)
+        logger.write_event({f"eval/{k}": getattr(evaluation, k) for k in ("mean", "std", "min", "max")}, step)
+        if run_dir is not None:
+            write_json_atomic(run_dir / EVAL_FILE, evaluation.to_dict())
+    logger.close()
+    if stopped_by is not None and stopped_by != "stop_after_steps":
+        where = f"; resume with: gymkit train --resume --run-dir {run_dir}" if run_dir else ""
+        print(f"stopped by signal {stopped_by} at step {step}{where}", file=sys.stderr)
+    return TrainResult(run_dir, agent, step, episodes, wall, evaluation,
+                       float(np.mean(recent_r)) if recent_r else None)
+
+
+def _action_mask(infos: dict[str, Any], n: int) -> np.ndarray | None:
+    mask = infos.get("action_mask")
+    if mask is None:
+        return None
+    mask = np.asarray(mask, dtype=bool)
+    present = infos.get("_action_mask")
+    if present is not None and not np.all(present):
+        mask = mask.copy()
+        mask[~np.asarray(present, dtype=bool)] = True  # no mask for that env: allow everything
+    return mask.reshape(n, -1)
+
+
+def _generator(state: dict[str, Any]) -> np.random.Generator:
+    bitgen = getattr(np.random, state["bit_generator"])()
+    bitgen.state = state
+    return np.random.Generator(bitgen)

@@ -1,0 +1,162 @@
+"""What a run is: the agent, the env, the budget and every setting needed to rerun it.
+
+:func:`resolve_run` merges, in order of precedence, the command line, a preset, and the
+defaults; it validates everything *before* any env or model is built, so bad input costs
+nothing and touches nothing on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from dataclasses import dataclass, field
+from typing import Any
+
+from gymkit.config import AgentConfig, load_preset
+from gymkit.errors import ConfigError, did_you_mean
+from gymkit.registry import resolve_agent
+
+DEFAULT_STEPS = 10_000
+
+
+@dataclass
+class RunSpec:
+    """Everything a run needs; written to ``config.yaml`` in the run directory."""
+
+    agent: str
+    env: str
+    seed: int = 0
+    steps: int | None = None
+    episodes: int | None = None
+    num_envs: int = 1
+    vectorization: str = "sync"
+    eval_episodes: int = 10
+    checkpoint_every: int = 10_000
+    log_every: int = 1_000
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    wrappers: list[Any] = field(default_factory=list)
+    preset: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+TRAIN_KEYS = ("steps", "episodes", "num_envs", "vectorization", "eval_episodes",
+              "checkpoint_every", "log_every", "seed")
+
+
+def _positive(name: str, value: Any, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name}={value!r} must be a whole number")
+    if value < 0 or (value == 0 and not allow_zero):
+        low = 0 if allow_zero else 1
+        raise ConfigError(f"{name}={value} is out of range: it must be >= {low}")
+    return value
+
+
+def resolve_run(
+    agent: str | None = None,
+    env: str | None = None,
+    *,
+    preset: str | None = None,
+    overrides: dict[str, Any] | AgentConfig | None = None,
+    **train: Any,
+) -> tuple[RunSpec, type, AgentConfig]:
+    """Merge command line, preset and defaults into a validated RunSpec.
+
+    Args:
+        agent: an agent name or ``module:Class`` (optional when the preset names one).
+        env: an env id (optional when the preset names one).
+        preset: a preset name or YAML path.
+        overrides: agent config values (``--set``), or a ready AgentConfig.
+        **train: run-level settings (steps, episodes, seed, num_envs, ...); None means unset.
+
+    Returns:
+        The RunSpec, the agent class and its validated config.
+    """
+    for key in train:
+        if key not in TRAIN_KEYS + ("env_kwargs", "wrappers"):
+            raise ConfigError(f"unknown run setting '{key}'{did_you_mean(key, TRAIN_KEYS)}")
+    p = load_preset(preset) if preset else None
+    agent = agent or (p.agent if p else None)
+    if not agent:
+        raise ConfigError("no agent given: pass --agent NAME (see `gymkit list`) or a --preset")
+    if p and agent != p.agent:
+        raise ConfigError(
+            f"preset '{p.name}' is for agent '{p.agent}', not '{agent}': drop --agent or pick a preset for '{agent}'"
+        )
+    env = env or (p.env if p else None)
+    if not env:
+        raise ConfigError("no env given: pass --env ENV_ID (e.g. CartPole-v1)")
+
+    settings: dict[str, Any] = {}
+    if p:
+        for key in p.train:
+            if key not in TRAIN_KEYS:
+                raise ConfigError(f"unknown key '{key}' in preset '{p.name}' train section{did_you_mean(key, TRAIN_KEYS)}")
+        settings.update(p.train)
+    explicit = {k: v for k, v in train.items() if v is not None}
+    if "steps" in explicit or "episodes" in explicit:
+        settings.pop("steps", None)
+        settings.pop("episodes", None)
+    settings.update(explicit)
+
+    if settings.get("steps") is not None and settings.get("episodes") is not None:
+        raise ConfigError("give either --steps or --episodes, not both")
+    if settings.get("steps") is None and settings.get("episodes") is None:
+        settings["steps"] = DEFAULT_STEPS
+    for key in ("steps", "episodes"):
+        if settings.get(key) is not None:
+            _positive(f"--{key}", settings[key])
+    _positive("--num-envs", settings.get("num_envs", 1))
+    _positive("--eval-episodes", settings.get("eval_episodes", 10), allow_zero=True)
+    _positive("checkpoint_every", settings.get("checkpoint_every", 10_000), allow_zero=True)
+    _positive("log_every", settings.get("log_every", 1_000))
+    seed = settings.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ConfigError(f"--seed {seed!r} is out of range: use a whole number in [0, 2**32)")
+    if settings.get("vectorization", "sync") not in ("sync", "async"):
+        raise ConfigError(f"vectorization={settings['vectorization']!r} is not allowed: choose sync or async")
+
+    agent_cls = resolve_agent(agent)
+    if isinstance(overrides, AgentConfig):
+        config = overrides
+    else:
+        values = dict(p.config) if p else {}
+        values.update(overrides or {})
+        config = agent_cls.config_cls.from_dict(values)
+
+    env_kwargs = dict(p.env_kwargs) if p else {}
+    env_kwargs.update(settings.pop("env_kwargs", None) or {})
+    wrappers = settings.pop("wrappers", None)
+    if wrappers is None:
+        wrappers = list(p.wrappers) if p else []
+    spec = RunSpec(agent=agent, env=env, env_kwargs=env_kwargs, wrappers=wrappers,
+                   preset=p.name if p else None, config=config.to_dict(), **settings)
+    return spec, agent_cls, config
+
+
+def versions() -> dict[str, str]:
+    """Versions of everything that can change a run's numbers."""
+    import importlib.metadata as md
+    import sys
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("gymkit", "gymnasium", "numpy", "ale-py"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            pass
+    if "tensorflow" in sys.modules:
+        for dist in ("tensorflow", "keras"):
+            try:
+                out[dist] = md.version(dist)
+            except md.PackageNotFoundError:
+                pass
+    return out
