@@ -38,7 +38,7 @@ def train(*args: Any, **kwargs: Any) -> Any:
 
 
 def evaluate(*args: Any, **kwargs: Any) -> Any:
-    """Evaluate a saved run; see :func:`gymkit.loop.evaluate_run`."""
-    from gymkit.loop import evaluate_run
+    """Evaluate a saved run; see :func:`gymkit.evaluation.evaluate_run`."""
+    from gymkit.evaluation import evaluate_run
 
     return evaluate_run(*args, **kwargs)

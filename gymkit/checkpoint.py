@@ -39,8 +39,8 @@ _STEP_DIR = re.compile(r"^step_(\d{12})$")
 # -- run directories --------------------------------------------------------------------
 
 
-def prepare_new_run_dir(path: Path) -> Path:
-    """Create a fresh run directory, refusing one that already holds anything."""
+def check_run_dir_free(path: Path) -> Path:
+    """Refuse (without touching anything) a run directory that already holds anything."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise RunDirError(f"--run-dir {path} is a file, not a directory: choose another --run-dir")
@@ -53,6 +53,12 @@ def prepare_new_run_dir(path: Path) -> Path:
         raise RunDirError(
             f"directory {path} is not empty and is not a gymkit run: choose another --run-dir"
         )
+    return path
+
+
+def prepare_new_run_dir(path: Path) -> Path:
+    """Create a fresh run directory, refusing one that already holds anything."""
+    path = check_run_dir_free(path)
     (path / "checkpoints").mkdir(parents=True, exist_ok=True)
     return path
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from gymkit.agents.base import Transitions
-from gymkit.checkpoint import (CONFIG_FILE, latest_checkpoint, load_loop_state,
+from gymkit.checkpoint import (CONFIG_FILE, check_run_dir_free, latest_checkpoint, load_loop_state,
                                prepare_new_run_dir, read_run_config, remove_temporaries,
                                require_run_dir, save_checkpoint, save_final_agent,
                                verify_folder, write_json_atomic, write_yaml_atomic)
@@ -140,7 +140,7 @@ def train(
     else:
         spec, agent_cls, agent_config = resolve_run(agent, env, preset=preset, overrides=config, **settings)
         if run_dir is not None:
-            prepare_new_run_dir(Path(run_dir))  # refuses a used directory before any work
+            check_run_dir_free(Path(run_dir))  # refuses a used directory before any work
     run_dir = Path(run_dir) if run_dir is not None else None
 
     probe = make_env(spec.env, spec.env_kwargs, spec.wrappers)
@@ -161,6 +161,7 @@ def train(
         agent_obj = agent_cls.load(folder)
         state = load_loop_state(folder)
     elif run_dir is not None:
+        prepare_new_run_dir(run_dir)  # every check has passed: only now is anything written
         write_yaml_atomic(run_dir / CONFIG_FILE, {**spec.to_dict(), "versions": versions()})
 
     return _run(spec, agent_obj, state, run_dir, progress, stop_after_steps)

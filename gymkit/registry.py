@@ -150,12 +150,14 @@ def _import_path(path: str) -> Any:
     return obj
 
 
-def resolve_agent(name: str) -> type[Agent]:
-    """Turn a registered name or a ``"module:Class"`` path into an Agent class."""
+def resolve_agent(name: str | type) -> type[Agent]:
+    """Turn a registered name or a ``"module:Class"`` path (or a class) into an Agent class."""
     from gymkit.agents.base import Agent
 
     specs = agent_specs()
-    if name in specs:
+    if isinstance(name, type):
+        cls = name
+    elif name in specs:
         target = specs[name].target
         cls = _import_path(target) if isinstance(target, str) else target
     elif ":" in name:

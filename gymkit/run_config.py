@@ -125,6 +125,8 @@ def resolve_run(
         raise ConfigError(f"vectorization={settings['vectorization']!r} is not allowed: choose sync or async")
 
     agent_cls = resolve_agent(agent)
+    if isinstance(agent, type):  # a class given directly: record its import path
+        agent = f"{agent.__module__}:{agent.__qualname__}"
     if isinstance(overrides, AgentConfig):
         config = overrides
     else:

@@ -143,6 +143,8 @@ class Agent(abc.ABC):
             "class": f"{type(self).__module__}:{type(self).__qualname__}",
             "config": self.config.to_dict(),
             "seed": self.seed,
+            # The generator's position, so a resumed run draws the same numbers next.
+            "rng_state": self.rng.bit_generator.state,
         }
         (directory / AGENT_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         with open(directory / SPACES_FILE, "wb") as fh:
@@ -161,6 +163,8 @@ class Agent(abc.ABC):
             observation_space, action_space = pickle.load(fh)  # noqa: S301 - our own file
         config = agent_cls.config_cls.from_dict(meta["config"])
         agent = agent_cls(observation_space, action_space, config, seed=meta["seed"])
+        if "rng_state" in meta:
+            agent.rng.bit_generator.state = meta["rng_state"]
         agent.load_state(directory)
         return agent
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -51,3 +53,13 @@ class RandomAgent(Agent):
             mask = None if action_mask is None else np.asarray(action_mask, dtype=bool)
             return sample_masked(self.rng, int(self.action_space.n), n, mask) + start
         return np.stack([self._space.sample() for _ in range(n)])
+
+    def save_state(self, directory: Path) -> None:
+        if self._space.np_random is not None:
+            state = self._space.np_random.bit_generator.state
+            (Path(directory) / "action_space_rng.json").write_text(json.dumps(state), encoding="utf-8")
+
+    def load_state(self, directory: Path) -> None:
+        path = Path(directory) / "action_space_rng.json"
+        if path.exists():
+            self._space.np_random.bit_generator.state = json.loads(path.read_text(encoding="utf-8"))

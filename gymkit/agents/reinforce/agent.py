@@ -32,6 +32,7 @@ from gymkit.agents.reinforce.returns import padded_discounted_returns
 
 STATE_FILE = "reinforce_state.json"
 OPTIMIZER_FILE = "optimizer.npz"
+EPISODES_FILE = "episodes.npz"
 
 
 @dataclass
@@ -59,7 +60,7 @@ class ReinforceAgent(Agent):
     """
 
     config_cls = ReinforceConfig
-    state_files = ("policy.weights.h5", "value.weights.h5", OPTIMIZER_FILE, STATE_FILE)
+    state_files = ("policy.weights.h5", "value.weights.h5", OPTIMIZER_FILE, EPISODES_FILE, STATE_FILE)
 
     def __init__(
         self,
@@ -143,8 +144,13 @@ class ReinforceAgent(Agent):
             finals = np.stack([e.final_observation for e in episodes if e.truncated])
             bootstrap[truncated] = self.learner.values(finals)
         returns = padded_discounted_returns(rewards, lengths, self.config.discount_rate, bootstrap)
-        mask = (np.arange(returns.shape[1]) < lengths[:, None]).astype(np.float32)
-        metrics = self.learner.train_step(observations, actions, returns.astype(np.float32), mask)
+        mask = np.arange(returns.shape[1]) < lengths[:, None]
+        if self.learner.value is not None:
+            self.learner.track_returns(returns[mask])
+        metrics = self.learner.train_step(
+            observations, actions, returns.astype(np.float32), mask.astype(np.float32),
+            self.learner.value_units(),
+        )
         self.learner.refresh()
         self.updates += 1
         out = {k: float(v) for k, v in metrics.items()}
@@ -189,12 +195,16 @@ class ReinforceAgent(Agent):
         for name, model in self.learner.weights_files().items():
             model.save_weights(directory / name)
         np.savez(directory / OPTIMIZER_FILE, **self.learner.optimizer_variables())
+        # Episodes not learnt from yet (complete ones wait for the batch to fill; open ones
+        # are cut by the checkpoint), so a resumed run learns from the same batches.
+        np.savez(directory / EPISODES_FILE, **_pack_episodes(self._complete, self._open))
         state: dict[str, Any] = {
             "updates": self.updates,
             "episodes": self.episodes,
             "steps": self.steps,
             "rng": self.rng.bit_generator.state,
             "eval_rng": self.eval_rng.bit_generator.state,
+            "return_moments": self.learner.return_moments,
         }
         (directory / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
 
@@ -208,4 +218,40 @@ class ReinforceAgent(Agent):
         self.updates, self.episodes, self.steps = state["updates"], state["episodes"], state["steps"]
         self.rng.bit_generator.state = state["rng"]
         self.eval_rng.bit_generator.state = state["eval_rng"]
+        self.learner.return_moments = state["return_moments"]
+        with np.load(directory / EPISODES_FILE) as arrays:
+            self._complete, self._open = _unpack_episodes(dict(arrays))
         self.learner.refresh()
+
+
+def _pack_episodes(complete: list[_Episode], open_: dict[int, _Episode]) -> dict[str, np.ndarray]:
+    """Flatten episode buffers into named arrays for ``np.savez`` (env id -1: complete)."""
+    arrays: dict[str, np.ndarray] = {}
+    rows = [(-1, e) for e in complete] + list(open_.items())
+    for i, (env_id, e) in enumerate(rows):
+        arrays[f"{i}_observations"] = np.stack(e.observations)
+        arrays[f"{i}_actions"] = np.asarray(e.actions, np.int64)
+        arrays[f"{i}_rewards"] = np.asarray(e.rewards, np.float64)
+        arrays[f"{i}_meta"] = np.array([env_id, int(e.truncated)], np.int64)
+        if e.final_observation is not None:
+            arrays[f"{i}_final"] = e.final_observation
+    return arrays
+
+
+def _unpack_episodes(arrays: dict[str, np.ndarray]) -> tuple[list[_Episode], dict[int, _Episode]]:
+    complete: list[_Episode] = []
+    open_: dict[int, _Episode] = {}
+    for i in range(sum(1 for k in arrays if k.endswith("_meta"))):
+        env_id, truncated = (int(x) for x in arrays[f"{i}_meta"])
+        episode = _Episode(
+            observations=list(arrays[f"{i}_observations"]),
+            actions=arrays[f"{i}_actions"].tolist(),
+            rewards=arrays[f"{i}_rewards"].tolist(),
+            truncated=bool(truncated),
+            final_observation=arrays.get(f"{i}_final"),
+        )
+        if env_id < 0:
+            complete.append(episode)
+        else:
+            open_[env_id] = episode
+    return complete, open_

@@ -13,6 +13,11 @@ entropy bonus. With a value baseline, ``A = G - V(s)`` and ``V`` is fitted to ``
 mean squared error in the same call (its own network and optimizer). With
 ``normalize_scores`` the scores are standardised over the real steps of the batch
 (the book's ``discount_and_normalize_rewards``).
+
+The value network predicts returns in units of a running mean ``mu`` and standard
+deviation ``sigma`` of the returns seen, ``V(s) = mu + sigma * v(s)``: raw CartPole returns
+reach ~100, and Adam moves each weight by about the learning rate per step, so an
+unscaled value head would need thousands of updates just to reach their scale.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from gymkit.agents.reinforce.networks import (
 from gymkit.errors import ConfigError
 
 _EPS = 1e-8  # keeps the score normalisation finite when every score is equal
+RETURN_STATS_RATE = 0.1  # weight of each new batch in the running moments of the returns
 
 
 class ReinforceLearner:
@@ -59,6 +65,8 @@ class ReinforceLearner:
             lambda obs: self.policy(tf.cast(obs, tf.float32)), input_signature=[obs_spec]
         )
         self._tf_values = None
+        #: running first and second moments of the returns, for the value's units
+        self.return_moments: list[float] | None = None
         if self.value is not None:
             self._tf_values = tf.function(
                 lambda obs: self.value(tf.cast(obs, tf.float32))[:, 0], input_signature=[obs_spec]
@@ -70,6 +78,7 @@ class ReinforceLearner:
                 tf.TensorSpec((None, None), tf.int32),    # actions
                 tf.TensorSpec((None, None), tf.float32),  # returns G
                 tf.TensorSpec((None, None), tf.float32),  # mask: 1 on real steps, 0 on padding
+                tf.TensorSpec((2,), tf.float32),          # (mu, sigma) of the value's units
             ],
         )
 
@@ -92,10 +101,29 @@ class ReinforceLearner:
         return self._tf_logits(np.asarray(observations, self.obs_dtype.as_numpy_dtype)).numpy()
 
     def values(self, observations: np.ndarray) -> np.ndarray:
-        """``V(s)`` for a batch of observations (needs the value baseline)."""
+        """``V(s) = mu + sigma * v(s)`` for a batch of observations (needs the value baseline)."""
         if self._np_values is not None:
-            return self._np_values(observations)[:, 0]
-        return self._tf_values(np.asarray(observations, self.obs_dtype.as_numpy_dtype)).numpy()
+            v = self._np_values(observations)[:, 0]
+        else:
+            v = self._tf_values(np.asarray(observations, self.obs_dtype.as_numpy_dtype)).numpy()
+        mu, sigma = self.value_units()
+        return mu + sigma * v
+
+    def value_units(self) -> np.ndarray:
+        """``(mu, sigma)`` of the returns: the units the value network predicts in."""
+        if self.return_moments is None:
+            return np.array([0.0, 1.0], np.float32)
+        m1, m2 = self.return_moments
+        return np.array([m1, max(np.sqrt(max(m2 - m1 * m1, 0.0)), 1e-4)], np.float32)
+
+    def track_returns(self, returns: np.ndarray) -> None:
+        """Fold a batch's returns (real steps only) into the running moments."""
+        batch = [float(returns.mean()), float(np.mean(np.square(returns)))]
+        if self.return_moments is None:
+            self.return_moments = batch
+        else:
+            rate = RETURN_STATS_RATE
+            self.return_moments = [(1 - rate) * o + rate * b for o, b in zip(self.return_moments, batch)]
 
     def refresh(self) -> None:
         """Re-copy weights into the NumPy forward passes (after an update or a load)."""
@@ -105,7 +133,7 @@ class ReinforceLearner:
 
     # -- learning ------------------------------------------------------------------------
 
-    def _train_step(self, observations, actions, returns, mask):
+    def _train_step(self, observations, actions, returns, mask, value_units):
         config = self.config
         batch, horizon = tf.shape(actions)[0], tf.shape(actions)[1]
         flat_obs = tf.reshape(tf.cast(observations, tf.float32), (-1, *self.obs_shape))
@@ -121,9 +149,10 @@ class ReinforceLearner:
             scores = returns
             value_loss = tf.constant(0.0)
             if self.value is not None:
-                values = tf.reshape(self.value(flat_obs, training=True), [batch, horizon])
-                scores = returns - values
-                value_loss = masked_mean(tf.square(returns - values))
+                mu, sigma = value_units[0], value_units[1]
+                v = tf.reshape(self.value(flat_obs, training=True), [batch, horizon])
+                scores = returns - (mu + sigma * v)  # A = G - V(s)
+                value_loss = masked_mean(tf.square((returns - mu) / sigma - v))  # in sigma units
             if config.normalize_scores:
                 mean = masked_mean(scores)
                 std = tf.sqrt(masked_mean(tf.square(scores - mean)))

@@ -1,0 +1,30 @@
+# The two commands a new user needs (each sets up .venv first if it is missing):
+#   make train   train the default agent on the default env and print its evaluation
+#   make test    run the test suite (what CI runs)
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: train test test-slow bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/gymkit train --agent hardcoded --env CartPole-v1 --steps 20000 --eval-episodes 500
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check gymkit tests bench
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,242 @@
+"""DQN agent: TD targets on known networks, bootstrapping, copies, schedules, saving."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from gymkit.agents.base import Transitions
+from gymkit.agents.dqn.schedule import first_training_step, linear_epsilon, rounds_due
+from gymkit.registry import make_agent
+
+OBS = gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
+ACT = gym.spaces.Discrete(3)
+W_ACTOR = np.array([[1.0, -1.0, 0.5], [2.0, 0.0, -3.0]], np.float32)
+W_CRITIC = np.array([[0.0, 1.0, 2.0], [1.0, 1.0, -1.0]], np.float32)
+
+
+def linear_agent(**config):
+    """A DQN whose Q-values are known: no hidden layer, Q(s) = s @ W (zero biases)."""
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [], **config}, seed=0)
+    for model, w in ((agent.actor, W_ACTOR), (agent.critic, W_CRITIC)):
+        model.get_layer("q_values").kernel.assign(w)
+        model.get_layer("q_values").bias.assign(np.zeros(3, np.float32))
+    agent._numpy_stale = True
+    return agent
+
+
+def rows(obs, actions, rewards, next_obs, terminated, truncated, env_ids=None):
+    n = len(actions)
+    return Transitions(np.asarray(obs, np.float32), np.asarray(actions), np.asarray(rewards, np.float32),
+                       np.asarray(next_obs, np.float32), np.asarray(terminated), np.asarray(truncated),
+                       np.arange(n) if env_ids is None else np.asarray(env_ids))
+
+
+NEXT = np.array([[1.0, 1.0], [0.0, 2.0], [-1.0, 0.5]], np.float32)
+REWARDS = np.array([1.0, -1.0, 0.5], np.float32)
+DISCOUNTS = np.array([0.9, 0.0, 0.81], np.float32)
+
+
+@pytest.mark.parametrize("double_dqn", [False, True])
+def test_td_target_on_a_known_batch(double_dqn):
+    agent = linear_agent(double_dqn=double_dqn)
+    y = agent.learner._targets(REWARDS, NEXT, DISCOUNTS).numpy()
+    q_actor = NEXT @ W_ACTOR  # [[3, -1, -2.5], [4, 0, -6], [0, 1, -2]]
+    if double_dqn:  # the critic picks a', the actor rates it
+        best = (NEXT @ W_CRITIC).argmax(axis=1)  # [1, 0, 0]
+        expected = REWARDS + DISCOUNTS * q_actor[np.arange(3), best]
+    else:  # Eq. 16-7: y = r + gamma * max_a' Q_actor(s', a')
+        expected = REWARDS + DISCOUNTS * q_actor.max(axis=1)
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+    np.testing.assert_allclose(expected, [3.7, -1.0, 1.31] if not double_dqn else
+                               [1.0 + 0.9 * -1.0, -1.0, 0.5 + 0.81 * 0.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["mse", "huber"])
+def test_loss_on_a_known_batch(loss):
+    agent = linear_agent(loss=loss)
+    obs = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], np.float32)
+    actions = np.array([0, 1, 2], np.int32)
+    q_taken = (obs @ W_CRITIC)[np.arange(3), actions]  # [0, 1, 1]
+    y = REWARDS + DISCOUNTS * (NEXT @ W_ACTOR).max(axis=1)
+    err = y - q_taken  # [3.7, -2.0, 0.31]
+    expected = np.mean(err**2) if loss == "mse" else np.mean(
+        np.where(np.abs(err) < 1, 0.5 * err**2, np.abs(err) - 0.5))
+    got, q_mean = agent.learner.train(obs[None], actions[None], REWARDS[None], NEXT[None], DISCOUNTS[None])
+    assert float(got) == pytest.approx(expected, rel=1e-5)
+    assert float(q_mean) == pytest.approx(q_taken.mean(), rel=1e-5)
+
+
+def test_terminal_versus_truncated_bootstrapping():
+    agent = linear_agent(training_start=0, training_interval=1, discount_rate=0.9)
+    s = np.array([[1.0, 0.0], [0.0, 1.0]])
+    final = np.array([[1.0, 1.0], [1.0, 1.0]])  # the same last observation for both episodes
+    agent.observe(rows(s, [0, 1], [1.0, 2.0], final, [True, False], [False, True]))
+    sample = agent.replay.sample(np.random.default_rng(0), 64, 0.9)
+    y = agent.learner._targets(sample.rewards, sample.next_observations.astype(np.float32),
+                               sample.discounts).numpy()
+    max_next = (final[0] @ W_ACTOR).max()  # 3.0
+    terminated = sample.rewards == 1.0
+    assert terminated.any() and (~terminated).any()
+    np.testing.assert_allclose(y[terminated], 1.0)  # y = r: no future after termination
+    np.testing.assert_allclose(y[~terminated], 2.0 + 0.9 * max_next, rtol=1e-6)  # time limit: bootstrap
+
+
+def test_copy_critic_to_actor_makes_weights_identical():
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [8], "copy_steps": 4, "batch_size": 4,
+                                         "training_start": 8, "training_interval": 1,
+                                         "gradient_steps": 3}, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        agent.observe(rows(rng.normal(size=(1, 2)), [rng.integers(3)], [1.0], rng.normal(size=(1, 2)),
+                           [False], [False]))
+    assert agent.update()["train_steps"] == 3  # one round of 3 gradient steps: no copy yet
+    same = [np.array_equal(a, c) for a, c in zip(agent.actor.get_weights(), agent.critic.get_weights(), strict=True)]
+    assert not all(same)
+    agent.copy_critic_to_actor()
+    for a, c in zip(agent.actor.get_weights(), agent.critic.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_graph_copy_every_copy_steps():
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [8], "copy_steps": 5, "batch_size": 4,
+                                         "training_start": 0, "training_interval": 1,
+                                         "gradient_steps": 5}, seed=0)
+    rng = np.random.default_rng(1)
+    agent.observe(rows(rng.normal(size=(1, 2)), [1], [1.0], rng.normal(size=(1, 2)), [False], [False]))
+    agent.update()  # exactly 5 steps: the copy is the last thing the graph does
+    for a, c in zip(agent.actor.get_weights(), agent.critic.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_epsilon_schedule():
+    assert linear_epsilon(0, 1.0, 0.05, 50_000) == 1.0
+    assert linear_epsilon(25_000, 1.0, 0.05, 50_000) == pytest.approx(0.525)
+    assert linear_epsilon(50_000, 1.0, 0.05, 50_000) == pytest.approx(0.05)
+    assert linear_epsilon(90_000, 1.0, 0.05, 50_000) == 0.05
+    agent = linear_agent(eps_decay_steps=100, eps_min=0.1, eps_decay_unit="training_steps")
+    agent.train_steps = 50
+    assert agent.epsilon() == pytest.approx(0.55)
+    agent = linear_agent(eps_decay_steps=100, eps_min=0.1, eps_decay_unit="env_steps")
+    agent.env_steps = 100
+    assert agent.epsilon() == pytest.approx(0.1)
+
+
+def test_acting_greedy_and_epsilon_greedy():
+    agent = linear_agent(eps_decay_steps=1000, eps_decay_unit="env_steps")
+    obs = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
+    greedy = (obs @ W_ACTOR).argmax(axis=1)  # the book's actor plays
+    np.testing.assert_array_equal(agent.act(obs, explore=False), greedy)
+    agent.env_steps = 500  # epsilon 0.525: ~47.5% greedy + 52.5% uniform
+    agree = np.mean(agent.act(obs, explore=True) == greedy)
+    assert 0.62 < agree < 0.71  # expected 0.475 + 0.525 / 3 = 0.65
+    mask = np.zeros((2000, 3), bool)
+    mask[:, 1] = True
+    assert (agent.act(obs, explore=True, action_mask=mask) == 1).all()
+
+
+def test_numpy_forward_matches_keras():
+    for dueling in (False, True):
+        agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [16, 8], "dueling": dueling,
+                                             "act_with": "critic"}, seed=3)
+        obs = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+        assert agent._numpy_q is not None
+        np.testing.assert_allclose(agent.q_values(obs), agent.critic(obs).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_training_schedule():
+    assert first_training_step(1000, 3) == 1002  # the book: iteration >= 1000 and % 3 == 0
+    assert rounds_due(1001, 1002, 3) == (0, 1002)
+    assert rounds_due(1008, 1002, 3) == (3, 1011)
+    agent = linear_agent(training_start=10, training_interval=3, batch_size=2, gradient_steps=2)
+    trained_at = []
+    for t in range(1, 11):  # two envs: env steps 2, 4, ..., 20
+        agent.observe(rows(np.ones((2, 2)), [0, 1], [0.0, 0.0], np.ones((2, 2)), [False, False],
+                           [False, False]))
+        if agent.update():
+            trained_at.append((2 * t, agent.train_steps))
+    assert trained_at == [(12, 2), (16, 4), (18, 6)]  # rounds at 12, 15, 18 (21 not yet)
+
+
+def test_save_load_resumes_exactly(tmp_path):
+    def feed(agent, seed):
+        rng = np.random.default_rng(seed)
+        out = []
+        for _ in range(30):
+            o = rng.normal(size=(2, 2))
+            agent.observe(rows(o, agent.act(o, explore=True), rng.normal(size=2), rng.normal(size=(2, 2)),
+                               rng.random(2) < 0.1, [False, False]))
+            out.append(agent.update())
+        return out
+
+    config = {"hidden_sizes": [8], "batch_size": 8, "training_start": 4, "training_interval": 2,
+              "copy_steps": 3, "eps_decay_steps": 50, "eps_decay_unit": "env_steps", "n_step": 2}
+    a = make_agent("dqn", OBS, ACT, config, seed=5)
+    feed(a, 0)
+    a.save(tmp_path / "agent")
+    b = type(a).load(tmp_path / "agent")
+    assert b.env_steps == a.env_steps and b.train_steps == a.train_steps
+    assert b.rng.bit_generator.state == a.rng.bit_generator.state
+    for x, y in zip(a.learner.optimizer.variables, b.learner.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    assert feed(a, 1) == feed(b, 1)  # same actions, samples, losses afterwards
+    for x, y in zip(a.critic.get_weights() + a.actor.get_weights(),
+                    b.critic.get_weights() + b.actor.get_weights(), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+class Frames(gym.Env):
+    observation_space = gym.spaces.Box(0, 255, (6, 5), np.uint8)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 1.0, bool(self.np_random.random() < 0.1), False, {}
+
+
+def test_bind_env_detects_frame_stack_and_refuses_a_replay_that_does_not_fit(monkeypatch):
+    from gymkit.errors import ConfigError
+    from gymkit.replay import memory as memory_module
+
+    env = gym.wrappers.FrameStackObservation(Frames(), 4)
+    agent = make_agent("dqn", env.observation_space, env.action_space, {"replay_memory_size": 1000}, seed=0)
+    agent.bind_env(env)
+    assert (agent.stack_size, agent.padding) == (4, "reset")
+    obs, _ = env.reset(seed=0)
+    nxt, *_ = env.step(0)
+    agent.observe(Transitions(obs[None], np.array([0]), np.array([1.0]), nxt[None], np.array([False]),
+                              np.array([False]), np.array([0])))
+    assert agent.replay.bytes_per_slot == 6 * 5 + 9  # one frame, not four
+    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 10_000)
+    big = make_agent("dqn", env.observation_space, env.action_space, {"replay_memory_size": 1000}, seed=0)
+    with pytest.raises(ConfigError, match="give a smaller replay_memory_size"):
+        big.bind_env(env)
+
+
+def test_book_cnn_on_stacked_uint8_frames_trains():
+    space = gym.spaces.Box(0, 255, (4, 88, 80), np.uint8)
+    agent = make_agent("dqn", space, gym.spaces.Discrete(9),
+                       {"encoder": "book-cnn", "batch_size": 4, "training_start": 0,
+                        "training_interval": 1, "replay_memory_size": 64}, seed=0)
+    assert agent._numpy_q is None  # acting through the tf.function
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(2, 4, 88, 80), dtype=np.uint8)
+    agent.observe(Transitions(frames[:1], np.array([3]), np.array([1.0]), frames[1:], np.array([False]),
+                              np.array([False]), np.array([0])))
+    metrics = agent.update()
+    assert np.isfinite(metrics["loss"]) and agent.train_steps == 1
+    assert agent.act(frames, explore=False).shape == (2,)
+
+
+def test_vector_envs_through_the_loop():
+    from gymkit.loop import train
+
+    result = train("dqn", "CartPole-v1", steps=600, num_envs=3, eval_episodes=1, progress=False,
+                   config={"training_start": 100, "training_interval": 4, "batch_size": 16})
+    agent = result.agent
+    assert agent.replay.num_streams == 3 and agent.env_steps == result.steps >= 600
+    assert agent.train_steps == (agent.env_steps - 100) // 4 + 1
