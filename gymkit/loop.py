@@ -104,6 +104,7 @@ def train(
     resume: bool = False,
     progress: bool | None = None,
     stop_after_steps: int | None = None,
+    sinks: tuple[Any, ...] = (),
     **settings: Any,
 ) -> TrainResult:
     """Train an agent and write its run directory.
@@ -117,6 +118,9 @@ def train(
         resume: continue the run in ``run_dir`` from its latest checkpoint.
         progress: show a progress bar (default: when stderr is a terminal).
         stop_after_steps: stop (with a checkpoint) after this many steps, for tests of resume.
+        sinks: extra metric sinks (objects with ``write(row, step)`` and ``close()``, such as a
+            wandb sink); they receive every row the CSV and TensorBoard receive, and episode
+            and evaluation events.
         **settings: steps, episodes, seed, num_envs, vectorization, eval_episodes,
             checkpoint_every, log_every, env_kwargs, wrappers.
     """
@@ -164,7 +168,7 @@ def train(
         prepare_new_run_dir(run_dir)  # every check has passed: only now is anything written
         write_yaml_atomic(run_dir / CONFIG_FILE, {**spec.to_dict(), "versions": versions()})
 
-    return _run(spec, agent_obj, state, run_dir, progress, stop_after_steps)
+    return _run(spec, agent_obj, state, run_dir, progress, stop_after_steps, sinks)
 
 
 def _fresh_state(spec: RunSpec) -> dict[str, Any]:
@@ -178,14 +182,14 @@ def _budget_done(spec: RunSpec, step: int, episodes: int) -> bool:
 
 
 def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
-         progress: bool | None, stop_after_steps: int | None) -> TrainResult:
+         progress: bool | None, stop_after_steps: int | None, sinks: tuple[Any, ...] = ()) -> TrainResult:
     envs = make_vector_env(spec.env, spec.num_envs, spec.vectorization, spec.env_kwargs, spec.wrappers)
     n = spec.num_envs
     if run_dir is not None and state["step"] > 0:
         from gymkit.logging import CSVWriter
 
         CSVWriter(run_dir / "metrics.csv").truncate_after(state["step"])
-    logger = Logger(run_dir)
+    logger = Logger(run_dir, sinks)
     step, episodes = int(state["step"]), int(state["episodes"])
     recent_r = deque(state["recent_returns"], maxlen=RECENT)
     recent_l = deque(state["recent_lengths"], maxlen=RECENT)
