@@ -42,6 +42,7 @@ from gymkit.logging import Logger, Progress
 from gymkit.run_config import RunSpec, resolve_run, versions
 
 RECENT = 100  # episodes in the "recent mean return"
+SUMMARY_FILE = "summary.json"
 
 
 class NonFiniteError(GymkitError):
@@ -174,7 +175,7 @@ def train(
 def _fresh_state(spec: RunSpec) -> dict[str, Any]:
     return {"step": 0, "episodes": 0, "recent_returns": [], "recent_lengths": [],
             "metrics": {}, "next_log": spec.log_every, "next_checkpoint": spec.checkpoint_every,
-            "env_rng": None, "exact": True}
+            "env_rng": None, "exact": True, "wall_time_s": 0.0}
 
 
 def _budget_done(spec: RunSpec, step: int, episodes: int) -> bool:
@@ -208,13 +209,15 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
     total = spec.steps if spec.steps is not None else spec.episodes
     bar = Progress(total, "steps" if spec.steps is not None else "episodes", progress)
     start, t0_step = time.perf_counter(), step
+    prior_wall = float(state.get("wall_time_s", 0.0))  # time spent before a resume
     stopped_by = None
 
     def loop_state(exact: bool) -> dict[str, Any]:
         rng = [g.bit_generator.state for g in envs.unwrapped.get_attr("np_random")]
         return {"step": step, "episodes": episodes, "recent_returns": list(recent_r),
                 "recent_lengths": list(recent_l), "metrics": metrics, "next_log": next_log,
-                "next_checkpoint": next_ckpt, "env_rng": rng, "exact": exact}
+                "next_checkpoint": next_ckpt, "env_rng": rng, "exact": exact,
+                "wall_time_s": prior_wall + time.perf_counter() - start}
 
     try:
         with _Signals() as signals:
@@ -302,6 +305,13 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
         logger.write_event({f"eval/{k}": getattr(evaluation, k) for k in ("mean", "std", "min", "max")}, step)
         if run_dir is not None:
             write_json_atomic(run_dir / EVAL_FILE, evaluation.to_dict())
+    if run_dir is not None:
+        write_json_atomic(run_dir / SUMMARY_FILE, {
+            "steps": step, "episodes": episodes, "finished": finished,
+            "wall_time_s": prior_wall + wall,
+            "recent_mean_return": float(np.mean(recent_r)) if recent_r else None,
+            "evaluation_mean": evaluation.mean if evaluation else None,
+        })
     logger.close()
     if stopped_by is not None and stopped_by != "stop_after_steps":
         where = f"; resume with: gymkit train --resume --run-dir {run_dir}" if run_dir else ""
