@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--jit", action="store_true", help="also measure jit_compile=True")
     parser.add_argument("--per-call", type=int, default=1, help="gradient steps per graph call")
     args = parser.parse_args()
-    print("| network | input | batch | jit_compile | updates/s (median of %d) |" % args.repeats)
+    print(f"| network | input | batch | jit_compile | updates/s (median of {args.repeats}) |")
     print("|---|---|---|---|---|")
     for encoder, shape in SETUPS.items():
         for batch in (32, 50):

@@ -68,6 +68,28 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
+def add_wandb_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wandb", action="store_true",
+                   help="also log to Weights & Biases (offline, with a sync hint, when there is no key or network)")
+    p.add_argument("--wandb-project", help="wandb project (default gymkit)")
+    p.add_argument("--wandb-entity", help="wandb entity (user or team)")
+    p.add_argument("--wandb-group", help="wandb group, e.g. one configuration trained with several seeds")
+    p.add_argument("--wandb-tags", help="comma-separated wandb tags")
+    p.add_argument("--wandb-mode", choices=["online", "offline", "disabled"],
+                   help="wandb mode (default $WANDB_MODE, else online; online falls back to offline)")
+
+
+def _wandb_sink(args: argparse.Namespace, run_dir: str | Path | None, job_type: str):
+    """The wandb sink the options ask for, or None (checked before anything is written)."""
+    if not args.wandb:
+        return None
+    from gymkit.tracking import make_wandb_sink
+
+    tags = [t.strip() for t in (args.wandb_tags or "").split(",") if t.strip()]
+    return make_wandb_sink(run_dir, project=args.wandb_project, entity=args.wandb_entity,
+                           group=args.wandb_group, tags=tags, mode=args.wandb_mode, job_type=job_type)
+
+
 def default_run_dir(agent: str, env: str, seed: int) -> Path:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{agent}_{env}_s{seed}")
     base = Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
@@ -89,12 +111,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         run_dir = default_run_dir(agent.split(":")[-1], env, args.seed or 0)
     if args.resume and (args.overrides or args.agent or args.env or args.preset):
         raise GymkitError("--resume continues a run exactly as it was configured: drop --agent, --env, --preset and --set")
+    sink = _wandb_sink(args, run_dir, "train")
     result = train(
         args.agent, args.env, preset=args.preset, config=overrides or None, run_dir=run_dir,
         resume=args.resume, progress=args.progress, steps=args.steps, episodes=args.episodes,
         seed=args.seed, num_envs=args.num_envs, vectorization=args.vectorization,
         eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every,
+        log_every=args.log_every, sinks=(sink,) if sink else (),
     )
     print(f"trained {result.steps} steps, {result.episodes} episodes in {result.wall_time_s:.1f} s"
           + (f"; recent mean return {result.recent_mean_return:.2f}" if result.recent_mean_return is not None else ""))
@@ -104,18 +127,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.evaluation is not None:
         print(result.evaluation.line())
     print(f"run directory: {result.run_dir}")
+    if result.stopped_by_signal is not None:  # interrupted: say so in the exit code too
+        return 128 + int(result.stopped_by_signal)
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from gymkit.evaluation import EVAL_FILE, evaluate_run, load_run_agent
 
-    stats = evaluate_run(args.run_dir, episodes=args.episodes, seed=args.seed)
+    sink = _wandb_sink(args, args.run_dir, "evaluate")
+    stats = evaluate_run(args.run_dir, episodes=args.episodes, seed=args.seed, env=args.env,
+                         video_dir=args.video, video_format=args.video_format)
     summary = load_run_agent(Path(args.run_dir)).summary() if args.show else None
     if summary:
         print(summary)
     print(stats.line())
     print(f"written to {Path(args.run_dir) / EVAL_FILE}")
+    videos = []
+    if args.video:
+        from gymkit.video import video_paths
+
+        videos = video_paths(args.video, args.video_format, stats.episodes)
+        print(f"videos: {', '.join(str(v) for v in videos)}")
+    if sink is not None:
+        sink.log_evaluation(stats, videos)
+        sink.close()
     return 0
 
 
@@ -182,17 +218,43 @@ def cmd_check_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from gymkit.plot import plot_runs, save_plot
+
+    fig = plot_runs(args.run_dirs, band=args.band, title=args.title)
+    print(f"learning curves written to {save_plot(fig, args.out)}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from gymkit.compare import compare_runs, format_rows
+
+    out = format_rows(compare_runs(args.run_dirs), args.format)
+    if isinstance(out, str):
+        sys.stdout.write(out)
+    else:
+        from rich.console import Console
+
+        Console(width=max(Console().width, 120)).print(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gymkit", description="Reinforcement-learning agents on Gymnasium and TensorFlow 2.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("train", help="train an agent and write a run directory")
     add_train_arguments(p)
+    add_wandb_arguments(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="play greedy episodes with a saved run's agent")
     p.add_argument("run_dir", help="a run directory written by `gymkit train`")
     p.add_argument("--episodes", type=_positive_int, help="episodes to play (default: the run's eval_episodes)")
     p.add_argument("--seed", type=_non_negative_int, help="env seed (default: the run's seed + 1)")
     p.add_argument("--show", action="store_true", help="also print what the agent learnt (tables, arrows)")
+    p.add_argument("--env", help="evaluate on this env id instead of the run's (its spaces must match)")
+    p.add_argument("--video", metavar="DIR", help="record the greedy episodes to DIR (eval-episode-K.mp4/.gif)")
+    p.add_argument("--video-format", choices=["mp4", "gif"], default="mp4", help="video format (default mp4)")
+    add_wandb_arguments(p)
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("list", help="list agents, presets and envs")
     p.add_argument("--agent", help="show this agent's config keys instead")
@@ -200,6 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-env", help="run Gymnasium's env checker on an env id")
     p.add_argument("env_id")
     p.set_defaults(func=cmd_check_env)
+    p = sub.add_parser("plot", help="learning curves of runs (seeds of one configuration as mean and band)")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--out", default="learning_curves.png", help="image file (default learning_curves.png)")
+    p.add_argument("--band", choices=["minmax", "std", "none"], default="minmax",
+                   help="spread across seeds (default minmax)")
+    p.add_argument("--title", help="figure title (default: the env ids)")
+    p.set_defaults(func=cmd_plot)
+    p = sub.add_parser("compare", help="a table of runs: agent, env, steps, seed, evaluation, wall time")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--format", choices=["table", "markdown", "csv"], default="table", help="output format")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -65,11 +65,22 @@ def evaluate_agent(
     env_kwargs: dict[str, Any] | None = None,
     wrappers: Any = None,
     env: Any = None,
+    video_dir: str | Path | None = None,
+    video_format: str = "mp4",
 ) -> EvalStats:
-    """Play ``episodes`` greedy episodes on a fresh env (seeded once, at the first reset)."""
+    """Play ``episodes`` greedy episodes on a fresh env (seeded once, at the first reset).
+
+    With ``video_dir``, every episode is also recorded there (``eval-episode-K.mp4`` or
+    ``.gif``, see :mod:`gymkit.video`); the env is then made with ``render_mode="rgb_array"``.
+    """
     if episodes < 1:
         raise ValueError("episodes must be >= 1")
-    env = env if env is not None else make_env(env_id, env_kwargs, wrappers)
+    render_mode = "rgb_array" if video_dir is not None else None
+    env = env if env is not None else make_env(env_id, env_kwargs, wrappers, render_mode=render_mode)
+    if video_dir is not None:
+        from gymkit.video import record_episodes
+
+        env = record_episodes(env, video_dir, video_format, episodes)
     if not (spaces_match(env.observation_space, agent.observation_space)
             and spaces_match(env.action_space, agent.action_space)):
         raise SpaceError(
@@ -112,8 +123,20 @@ def load_run_agent(run_dir: Path) -> Any:
     return Agent.load(folder)
 
 
-def evaluate_run(run_dir: str | Path, *, episodes: int | None = None, seed: int | None = None) -> EvalStats:
-    """Load a run's agent and config, play greedy episodes, write ``evaluation.json``."""
+def evaluate_run(
+    run_dir: str | Path, *, episodes: int | None = None, seed: int | None = None, env: str | None = None,
+    video_dir: str | Path | None = None, video_format: str = "mp4",
+) -> EvalStats:
+    """Load a run's agent and config, play greedy episodes, write ``evaluation.json``.
+
+    Args:
+        run_dir: a directory written by ``gymkit train``.
+        episodes: greedy episodes to play (default: the run's ``eval_episodes``).
+        seed: the env seed (default: the run's seed + 1, which training's evaluation used too).
+        env: another env id to evaluate on (its spaces must equal the agent's).
+        video_dir: record the episodes there too (see :func:`evaluate_agent`).
+        video_format: ``"mp4"`` or ``"gif"``.
+    """
     import gymkit  # noqa: F401 - registers gymkit's envs
 
     run_dir = require_run_dir(Path(run_dir))
@@ -123,7 +146,10 @@ def evaluate_run(run_dir: str | Path, *, episodes: int | None = None, seed: int 
     if episodes < 1:
         raise RunDirError(f"--episodes {episodes} is out of range: it must be >= 1")
     seed = int(seed if seed is not None else cfg.get("seed", 0) + 1)
-    stats = evaluate_agent(agent, cfg["env"], episodes=episodes, seed=seed,
-                           env_kwargs=cfg.get("env_kwargs"), wrappers=cfg.get("wrappers"))
+    same_env = env is None or env == cfg["env"]
+    stats = evaluate_agent(agent, cfg["env"] if same_env else env, episodes=episodes, seed=seed,
+                           env_kwargs=cfg.get("env_kwargs") if same_env else None,
+                           wrappers=cfg.get("wrappers") if same_env else None,
+                           video_dir=video_dir, video_format=video_format)
     write_json_atomic(run_dir / EVAL_FILE, stats.to_dict())
     return stats

@@ -35,14 +35,15 @@ from gymkit.checkpoint import (CONFIG_FILE, check_run_dir_free, latest_checkpoin
                                prepare_new_run_dir, read_run_config, remove_temporaries,
                                require_run_dir, save_checkpoint, save_final_agent,
                                verify_folder, write_json_atomic, write_yaml_atomic)
-from gymkit.envs.factory import make_env, make_vector_env
-from gymkit.errors import GymkitError, RunDirError
+from gymkit.envs.factory import EnvCrash, make_env, make_vector_env
+from gymkit.errors import EnvError, GymkitError, RunDirError, SpaceError
 from gymkit.evaluation import EVAL_FILE, EvalStats, evaluate_agent
 from gymkit.logging import Logger, Progress
 from gymkit.run_config import RunSpec, resolve_run, versions
 
 RECENT = 100  # episodes in the "recent mean return"
 SUMMARY_FILE = "summary.json"
+GRACE_S = 5.0  # after a signal, how long to wait for an episode boundary before checkpointing
 
 
 class NonFiniteError(GymkitError):
@@ -60,6 +61,7 @@ class TrainResult:
     wall_time_s: float
     evaluation: EvalStats | None
     recent_mean_return: float | None
+    stopped_by_signal: int | None = None
 
 
 def _check_finite(name: str, values: np.ndarray, step: int) -> None:
@@ -89,6 +91,7 @@ class _Signals:
         if self.received is not None:  # a second signal: stop now
             raise KeyboardInterrupt
         self.received = signum
+        self.t = time.perf_counter()
 
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():
@@ -150,7 +153,11 @@ def train(
 
     probe = make_env(spec.env, spec.env_kwargs, spec.wrappers)
     try:
-        agent_cls.check_spaces(probe.observation_space, probe.action_space)
+        try:
+            agent_cls.check_spaces(probe.observation_space, probe.action_space)
+        except SpaceError as exc:
+            raise SpaceError(f"{exc} [env {spec.env}: observation space {probe.observation_space}, "
+                             f"action space {probe.action_space}]") from None
         agent_obj = agent_cls(probe.observation_space, probe.action_space, agent_config, seed=spec.seed)
         agent_obj.bind_env(probe)
     finally:
@@ -219,6 +226,7 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                 "next_checkpoint": next_ckpt, "env_rng": rng, "exact": exact,
                 "wall_time_s": prior_wall + time.perf_counter() - start}
 
+    crashed = False
     try:
         with _Signals() as signals:
             while not _budget_done(spec, step, episodes):
@@ -231,7 +239,12 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                     if valid.any():
                         actions[valid] = agent.act(obs[valid], explore=True,
                                                    action_mask=None if mask is None else mask[valid])
-                next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+                try:
+                    next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+                except EnvCrash as exc:
+                    crashed = True
+                    raise EnvError(f"{exc} at step {step}; the run stopped and its last checkpoint "
+                                   "is intact: fix the env, then resume with --resume") from None
                 nvalid = int(valid.sum())
                 if nvalid:
                     _check_finite("the observation", next_obs, step)
@@ -280,17 +293,17 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                         while next_ckpt <= step:
                             next_ckpt += spec.checkpoint_every
                         save_checkpoint(run_dir, agent, loop_state(at_boundary), step)
-                if signals.received is not None and (at_boundary or time.perf_counter() - signals.t >= 5.0):
+                # On SIGINT/SIGTERM, finish the current episodes (at most a few seconds) so the
+                # final checkpoint sits at an episode boundary and a resume is exact.
+                if signals.received is not None and (at_boundary or time.perf_counter() - signals.t >= GRACE_S):
                     stopped_by = signals.received
                     break
-                if signals.received is not None and not hasattr(signals, "t"):
-                    signals.t = time.perf_counter()
                 if stop_after_steps is not None and step >= stop_after_steps and at_boundary:
                     stopped_by = "stop_after_steps"
                     break
     finally:
         bar.close()
-        envs.close()
+        envs.close(**({"terminate": True} if crashed and spec.vectorization == "async" else {}))
 
     wall = time.perf_counter() - start
     finished = stopped_by is None
@@ -317,7 +330,8 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
         where = f"; resume with: gymkit train --resume --run-dir {run_dir}" if run_dir else ""
         print(f"stopped by signal {stopped_by} at step {step}{where}", file=sys.stderr)
     return TrainResult(run_dir, agent, step, episodes, wall, evaluation,
-                       float(np.mean(recent_r)) if recent_r else None)
+                       float(np.mean(recent_r)) if recent_r else None,
+                       stopped_by if isinstance(stopped_by, int) else None)
 
 
 def _action_mask(infos: dict[str, Any], n: int) -> np.ndarray | None:

@@ -98,7 +98,7 @@ def test_terminal_and_truncated_transitions_cost_and_discount():
     assert len(memory) == 3
     assert memory.filled[0] == 4  # episode 1: 2 slots (no final frame); episode 2: 1 + its final frame
     batch = memory.sample(np.random.default_rng(0), 64, discount=0.9)
-    for obs_, nxt, r, d, term, trunc in zip(batch.observations, batch.next_observations, batch.rewards,
+    for nxt, r, d, term, trunc in zip(batch.next_observations, batch.rewards,
                                             batch.discounts, batch.terminated, batch.truncated, strict=True):
         if r == 2.0:
             assert term and not trunc and d == 0.0  # never bootstrap on termination

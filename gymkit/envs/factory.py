@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -47,8 +48,43 @@ def make_env(
     return apply_wrappers(env, wrappers)
 
 
+class EnvCrash(RuntimeError):
+    """An exception raised inside sub-env ``index`` (possibly in a worker process)."""
+
+
+class EnvIndex(gym.Wrapper):
+    """Tag any exception a sub-env raises with its index, so the loop can say which env failed.
+
+    Async workers send exceptions back as ``(type, message)``, losing where they came from;
+    this wrapper puts the index and the original type into the message of an ``EnvCrash``.
+    """
+
+    def __init__(self, env: gym.Env, index: int) -> None:
+        super().__init__(env)
+        self.index = index
+
+    def _crash(self, exc: BaseException) -> EnvCrash:
+        return EnvCrash(f"env {self.index} raised {type(exc).__name__}: {exc}")
+
+    def step(self, action: Any):
+        try:
+            return self.env.step(action)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the index
+            raise self._crash(exc) from exc
+
+    def reset(self, **kwargs: Any):
+        try:
+            return self.env.reset(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the index
+            raise self._crash(exc) from exc
+
+
+def _indexed_env(env_id: str, env_kwargs: dict | None, wrappers: Any, index: int) -> gym.Env:
+    return EnvIndex(make_env(env_id, env_kwargs, wrappers), index)
+
+
 def env_fns(env_id: str, num: int, env_kwargs: dict | None, wrappers: Any) -> list[Callable[[], gym.Env]]:
-    return [lambda: make_env(env_id, env_kwargs, wrappers) for _ in range(num)]
+    return [functools.partial(_indexed_env, env_id, env_kwargs, wrappers, i) for i in range(num)]
 
 
 def make_vector_env(

@@ -17,7 +17,7 @@ from gymkit.checkpoint import (FORMAT_VERSION, MANIFEST, checkpoint_dirs, latest
                                verify_folder)
 from gymkit.errors import RunDirError
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
 
 @pytest.fixture

@@ -1,0 +1,103 @@
+"""Recording greedy episodes: MP4 with Gymnasium's ``RecordVideo``, or GIF with imageio.
+
+Both record the frame after ``reset`` and one after every step, so an episode of length
+``T`` gives a file of ``T + 1`` frames, named ``NAME-episode-K.mp4`` / ``.gif``. The env
+must be made with ``render_mode="rgb_array"``; Ms. Pac-Man's frames are the ALE screen
+(210x160) every ``frameskip`` emulator frames, CartPole's its 600x400 drawing.
+
+Example::
+
+    env = record_episodes(make_env("CartPole-v1", render_mode="rgb_array"), "videos", "gif", 2)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from gymkit.errors import GymkitError
+
+FORMATS = ("mp4", "gif")
+INSTALL_HINT = "pip install 'gymkit[video]'"
+
+
+class RecordGif(gym.Wrapper):
+    """Write each of the first ``episodes`` episodes to a GIF (one frame per reset/step).
+
+    Args:
+        env: an env made with ``render_mode="rgb_array"``.
+        video_folder: where the GIFs go (created if missing).
+        episodes: how many episodes, from the first, to record.
+        name_prefix: file names are ``{name_prefix}-episode-{k}.gif``.
+        fps: frames per second (default: the env's ``render_fps``, else 30).
+    """
+
+    def __init__(self, env: gym.Env, video_folder: str | Path, episodes: int,
+                 name_prefix: str = "rl-video", fps: int | None = None) -> None:
+        super().__init__(env)
+        self.video_folder = Path(video_folder)
+        self.video_folder.mkdir(parents=True, exist_ok=True)
+        self.episodes, self.name_prefix = episodes, name_prefix
+        self.fps = fps or env.metadata.get("render_fps") or 30
+        self.episode_id = -1
+        self.frames: list[np.ndarray] = []
+
+    def reset(self, **kwargs: Any) -> Any:
+        out = super().reset(**kwargs)
+        self._flush()
+        self.episode_id += 1
+        if self.episode_id < self.episodes:
+            self.frames = [self.env.render()]
+        return out
+
+    def step(self, action: Any) -> Any:
+        out = super().step(action)
+        if self.frames:
+            self.frames.append(self.env.render())
+        return out
+
+    def _flush(self) -> None:
+        if not self.frames:
+            return
+        import imageio.v3 as iio
+
+        path = self.video_folder / f"{self.name_prefix}-episode-{self.episode_id}.gif"
+        # GIF frame durations are in milliseconds; loop=0 repeats forever.
+        iio.imwrite(path, np.stack(self.frames), extension=".gif", duration=1000.0 / self.fps, loop=0)
+        self.frames = []
+
+    def close(self) -> None:
+        self._flush()
+        super().close()
+
+
+def record_episodes(env: gym.Env, video_dir: str | Path, video_format: str = "mp4",
+                    episodes: int = 1, name_prefix: str = "eval") -> gym.Env:
+    """Wrap ``env`` so that its first ``episodes`` episodes are written to ``video_dir``.
+
+    Raises:
+        GymkitError: unknown format, an env that does not render images, or a missing package.
+    """
+    if video_format not in FORMATS:
+        raise GymkitError(f"--video-format {video_format!r} is not one of {', '.join(FORMATS)}: pick one")
+    if env.render_mode != "rgb_array":
+        raise GymkitError(f"recording needs an env made with render_mode='rgb_array', not {env.render_mode!r}")
+    try:
+        import imageio  # noqa: F401
+
+        if video_format == "mp4":
+            import moviepy  # noqa: F401
+    except ImportError as exc:
+        raise GymkitError(f"--video needs {exc.name}, which is not installed: {INSTALL_HINT}") from None
+    if video_format == "gif":
+        return RecordGif(env, video_dir, episodes, name_prefix)
+    return gym.wrappers.RecordVideo(env, str(video_dir), episode_trigger=lambda k: k < episodes,
+                                    name_prefix=name_prefix, disable_logger=True)
+
+
+def video_paths(video_dir: str | Path, video_format: str, episodes: int, name_prefix: str = "eval") -> list[Path]:
+    """The files :func:`record_episodes` writes for ``episodes`` episodes, in episode order."""
+    return [Path(video_dir) / f"{name_prefix}-episode-{k}.{video_format}" for k in range(episodes)]
