@@ -177,7 +177,7 @@ class AgentConfig:
             if key not in names:
                 hint = did_you_mean(key, names)
                 raise ConfigError(
-                    f"unknown config key '{key}' for {cls.__name__}{hint}; "
+                    f"unknown config key {key!r} for {cls.__name__}{hint}; "
                     f"valid keys: {', '.join(names) or '(none)'}"
                 )
         return cls(**values)
