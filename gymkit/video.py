@@ -24,6 +24,17 @@ FORMATS = ("mp4", "gif")
 INSTALL_HINT = "pip install 'gymkit[video]'"
 
 
+class _RenderErrors(gym.Wrapper):
+    """Turn a renderer's missing dependency (pygame for CartPole, ...) into a one-line GymkitError."""
+
+    def render(self) -> Any:
+        try:
+            return self.env.render()
+        except gym.error.DependencyNotInstalled as exc:
+            raise GymkitError(f"recording {self.env.spec.id if self.env.spec else 'this env'} "
+                              f"needs a renderer that is not installed: {exc}") from None
+
+
 class RecordGif(gym.Wrapper):
     """Write each of the first ``episodes`` episodes to a GIF (one frame per reset/step).
 
@@ -92,6 +103,7 @@ def record_episodes(env: gym.Env, video_dir: str | Path, video_format: str = "mp
             import moviepy  # noqa: F401
     except ImportError as exc:
         raise GymkitError(f"--video needs {exc.name}, which is not installed: {INSTALL_HINT}") from None
+    env = _RenderErrors(env)
     if video_format == "gif":
         return RecordGif(env, video_dir, episodes, name_prefix)
     return gym.wrappers.RecordVideo(env, str(video_dir), episode_trigger=lambda k: k < episodes,
