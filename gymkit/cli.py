@@ -239,6 +239,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from gymkit.sweep import require_ray
+
+    require_ray()  # one line with the install command when Ray is missing
+    from gymkit.sweep import run_sweep
+
+    result = run_sweep(
+        args.agent, args.env, args.space, sweep_dir=args.dir, seeds=args.seeds, samples=args.samples,
+        scheduler=args.scheduler, address=args.address, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent, max_failures=args.max_failures,
+        search_seed=args.search_seed, grace_period=args.grace_period,
+        command="gymkit " + " ".join(sys.argv[1:]),
+    )
+    return 0 if result.best is not None else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gymkit", description="Reinforcement-learning agents on Gymnasium and TensorFlow 2.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -273,6 +290,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--format", choices=["table", "markdown", "csv"], default="table", help="output format")
     p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("sweep", help="hyperparameter search / many seeds on Ray Tune; writes the best preset")
+    p.add_argument("--agent", help="agent name (default: the space file's)")
+    p.add_argument("--env", help="env id (default: the space file's)")
+    p.add_argument("--space", required=True, metavar="SPACE.yaml", help="search space (see docs/sweep.md)")
+    p.add_argument("--seeds", type=_positive_int, default=1, help="run each configuration with seeds 0..N-1 (default 1)")
+    p.add_argument("--samples", type=_positive_int, default=1, help="random draws per grid point (default 1)")
+    p.add_argument("--scheduler", choices=["fifo", "asha"], default="fifo",
+                   help="fifo: every trial runs its budget (default); asha: stop poor trials early")
+    p.add_argument("--grace-period", type=_positive_int, help="asha: first rung, in steps or episodes (default budget/4)")
+    p.add_argument("--address", help="join a Ray cluster: auto (on a node) or ray://HOST:10001 (default: local Ray)")
+    p.add_argument("--num-cpus", type=_positive_int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--num-gpus", type=_non_negative_int, help="GPUs of the local Ray (default: detected)")
+    p.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs reserved per trial (default 1)")
+    p.add_argument("--gpus-per-trial", type=float, default=0, help="GPUs reserved per trial (default 0)")
+    p.add_argument("--max-concurrent", type=_positive_int, help="at most N trials at once (default: as resources allow)")
+    p.add_argument("--max-failures", type=_non_negative_int, default=2,
+                   help="retries of a failed trial, resuming from its checkpoint (default 2)")
+    p.add_argument("--search-seed", type=_non_negative_int, default=0, help="seed of the configuration sampling (default 0)")
+    p.add_argument("--dir", help="sweep directory (default sweeps/AGENT_ENV_TIME)")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -75,12 +75,12 @@ def evaluate_agent(
     """
     if episodes < 1:
         raise ValueError("episodes must be >= 1")
-    render_mode = "rgb_array" if video_dir is not None else None
-    env = env if env is not None else make_env(env_id, env_kwargs, wrappers, render_mode=render_mode)
     if video_dir is not None:
-        from gymkit.video import record_episodes
+        from gymkit.video import make_rgb_env, record_episodes
 
-        env = record_episodes(env, video_dir, video_format, episodes)
+        env = record_episodes(env if env is not None else make_rgb_env(env_id, env_kwargs, wrappers),
+                              video_dir, video_format, episodes)
+    env = env if env is not None else make_env(env_id, env_kwargs, wrappers)
     if not (spaces_match(env.observation_space, agent.observation_space)
             and spaces_match(env.action_space, agent.action_space)):
         raise SpaceError(

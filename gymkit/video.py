@@ -3,7 +3,11 @@
 Both record the frame after ``reset`` and one after every step, so an episode of length
 ``T`` gives a file of ``T + 1`` frames, named ``NAME-episode-K.mp4`` / ``.gif``. The env
 must be made with ``render_mode="rgb_array"``; Ms. Pac-Man's frames are the ALE screen
-(210x160) every ``frameskip`` emulator frames, CartPole's its 600x400 drawing.
+(210x160) every ``frameskip`` emulator frames, CartPole's its 600x400 drawing (pygame).
+
+GIF writers (Pillow) merge identical consecutive frames into one longer frame, so a GIF
+may hold fewer images than ``T + 1`` but still plays for ``(T + 1) / fps`` seconds; GIF
+frame times are whole centiseconds, so 50 fps (CartPole) is exact and 30 fps is not.
 
 Example::
 
@@ -12,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +82,30 @@ class RecordGif(gym.Wrapper):
 
         path = self.video_folder / f"{self.name_prefix}-episode-{self.episode_id}.gif"
         # GIF frame durations are in milliseconds; loop=0 repeats forever.
-        iio.imwrite(path, np.stack(self.frames), extension=".gif", duration=1000.0 / self.fps, loop=0)
+        iio.imwrite(path, np.stack(self.frames), plugin="pillow", extension=".gif",
+                    duration=1000.0 / self.fps, loop=0)
         self.frames = []
 
     def close(self) -> None:
         self._flush()
         super().close()
+
+
+def make_rgb_env(env_id: str, env_kwargs: dict[str, Any] | None = None, wrappers: Any = None) -> gym.Env:
+    """:func:`gymkit.envs.factory.make_env` with ``render_mode="rgb_array"``, or a one-line error."""
+    from gymkit.envs.factory import make_env
+
+    try:
+        env = make_env(env_id, env_kwargs, wrappers, render_mode="rgb_array")
+    except (ValueError, TypeError) as exc:  # the env's constructor refused the render mode
+        raise GymkitError(f"env '{env_id}' cannot render images for a video ({exc}): "
+                          "record an env with 'rgb_array' rendering") from None
+    modes = env.unwrapped.metadata.get("render_modes", [])
+    if "rgb_array" not in modes:
+        env.close()
+        raise GymkitError(f"env '{env_id}' cannot render images for a video (its render modes: {modes}): "
+                          "record an env with 'rgb_array' rendering")
+    return env
 
 
 def record_episodes(env: gym.Env, video_dir: str | Path, video_format: str = "mp4",
@@ -103,6 +126,9 @@ def record_episodes(env: gym.Env, video_dir: str | Path, video_format: str = "mp
             import moviepy  # noqa: F401
     except ImportError as exc:
         raise GymkitError(f"--video needs {exc.name}, which is not installed: {INSTALL_HINT}") from None
+    # rgb_array rendering never opens a window; without this, pygame (CartPole's renderer)
+    # probes for a display and prints an XDG_RUNTIME_DIR error on headless machines.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     env = _RenderErrors(env)
     if video_format == "gif":
         return RecordGif(env, video_dir, episodes, name_prefix)

@@ -36,13 +36,16 @@ def drive(
     agent.bind_env(env)
     obs, info = env.reset(seed=seed)
     returns, total = [], 0.0
+    # One row, refilled each step: the agent reads a batch during observe() and keeps no reference.
+    batch = Transitions(np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1), np.zeros(1, np.int64),
+                        np.zeros(1, bool), np.zeros(1, bool), _ENV_ID)
     for t in range(1, steps + 1):
-        action = int(agent.act(np.array([obs]), explore=True, action_mask=_mask(info))[0])
+        batch.observations[0] = obs
+        action = int(agent.act(batch.observations, explore=True, action_mask=_mask(info))[0])
         next_obs, reward, terminated, truncated, info = env.step(action)
-        agent.observe(Transitions(
-            np.array([obs]), np.array([action]), np.array([float(reward)]), np.array([next_obs]),
-            np.array([terminated]), np.array([truncated]), _ENV_ID,
-        ))
+        batch.actions[0], batch.rewards[0], batch.next_observations[0] = action, reward, next_obs
+        batch.terminated[0], batch.truncated[0] = terminated, truncated
+        agent.observe(batch)
         agent.update()
         if on_step is not None:
             on_step(t)

@@ -19,7 +19,6 @@ from gymkit.loop import train
 
 from .conftest import run_cli
 
-
 # -- reading files back (no wandb server, no TensorFlow) -------------------------------------
 
 
@@ -251,3 +250,22 @@ def test_tensorboard_events_hold_episodes_agent_metrics_speed_and_evaluation(tmp
     assert scalars["episode/length"][0] == (1000, 1000.0)  # BookMDP's time limit
     evaluation = json.loads((run_dir / "evaluation.json").read_text())
     assert scalars["eval/mean"] == [(3000, pytest.approx(evaluation["mean"]))]
+
+
+def test_wandb_plot_compare_and_video_import_no_tensorflow(tmp_path, no_wandb_env):
+    import subprocess
+
+    script = f"""
+import sys
+from gymkit.cli import main
+run = {str(tmp_path / "run")!r}
+assert main(["train", "--agent", "random", "--env", "CartPole-v1", "--steps", "300", "--run-dir", run,
+             "--eval-episodes", "1", "--wandb", "--wandb-mode", "offline"]) == 0
+assert main(["plot", run, "--out", run + ".png"]) == 0
+assert main(["compare", run]) == 0
+assert main(["evaluate", run, "--episodes", "1", "--video", run + "-v", "--video-format", "gif"]) == 0
+print("TF_LOADED" if "tensorflow" in sys.modules or "keras" in sys.modules else "TF_ABSENT")
+"""
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().endswith("TF_ABSENT")

@@ -64,6 +64,9 @@ class QLearningConfig(AgentConfig):
                                   low=0.0, high=1.0, low_open=True)
     learning_rate_decay: float = param(0.1, "decay in alpha_t = alpha0 / (1 + t * decay); t counts updates",
                                        low=0.0)
+    learning_rate_schedule: str = param(
+        "global", "what t counts in alpha_t: all updates ('global', the book's) or the visits "
+        "N(s, a) of the pair being updated ('per-pair')", choices=("global", "per-pair"))
     exploration: str = param("random", "exploration policy while training",
                              choices=("random", "epsilon-greedy", "exploration-function"))
     eps_max: float = param(1.0, "epsilon-greedy: epsilon at the first update", low=0.0, high=1.0)
@@ -207,6 +210,7 @@ class QLearningAgent(Agent):
         c, Q, N = self.config, self.Q, self.visits
         gamma, K = c.discount_rate, c.curiosity
         use_f = c.exploration == "exploration-function"
+        global_t = c.learning_rate_schedule == "global"
         rows = zip(batch.observations.tolist(), batch.actions.tolist(), batch.rewards.tolist(),
                    batch.next_observations.tolist(), batch.terminated.tolist(), strict=True)
         for s, a, r, sp, terminated in rows:
@@ -217,7 +221,8 @@ class QLearningAgent(Agent):
                 # Truncated or not, s' has a future worth max_a' Q(s', a') (or f(Q, N), Eq. 16-6).
                 future = (Q[sp] + K / (1.0 + N[sp])).max() if use_f else Q[sp].max()
                 target = r + gamma * (future if future > -np.inf else 0.0)
-            alpha = learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)
+            t = self.t if global_t else N[s, a] - 1
+            alpha = learning_rate(c.learning_rate0, c.learning_rate_decay, t)
             Q[s, a] += alpha * (target - Q[s, a])  # = (1 - alpha) Q(s, a) + alpha * target
             self.t += 1
 
