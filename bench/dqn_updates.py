@@ -35,14 +35,20 @@ def measure(encoder: str, shape: tuple[int, ...], batch: int, updates: int, repe
             jit: bool, per_call: int) -> float:
     from gymkit.registry import make_agent
 
-    obs_shape = shape[1:] if shape[0] == 1 else shape
-    space = gym.spaces.Box(0, 255, obs_shape, np.uint8)
-    agent = make_agent("dqn", space, gym.spaces.Discrete(9),
-                       {"encoder": encoder, "batch_size": batch, "jit_compile": jit}, seed=0)
     rng = np.random.default_rng(0)
-    obs = rng.integers(0, 256, size=(per_call, batch, *obs_shape), dtype=np.uint8)
-    nxt = rng.integers(0, 256, size=(per_call, batch, *obs_shape), dtype=np.uint8)
-    actions = rng.integers(0, 9, size=(per_call, batch)).astype(np.int32)
+    if encoder == "mlp":  # CartPole: the dqn-cartpole network, float32 observations
+        space, n = gym.spaces.Box(-5, 5, shape, np.float32), 2
+        config = {"hidden_sizes": [256, 256], "double_dqn": False}
+        obs = rng.normal(size=(per_call, batch, *shape)).astype(np.float32)
+        nxt = rng.normal(size=(per_call, batch, *shape)).astype(np.float32)
+    else:
+        obs_shape = shape[1:] if shape[0] == 1 else shape
+        space, n, config = gym.spaces.Box(0, 255, obs_shape, np.uint8), 9, {}
+        obs = rng.integers(0, 256, size=(per_call, batch, *obs_shape), dtype=np.uint8)
+        nxt = rng.integers(0, 256, size=(per_call, batch, *obs_shape), dtype=np.uint8)
+    agent = make_agent("dqn", space, gym.spaces.Discrete(n),
+                       {"encoder": encoder, "batch_size": batch, "jit_compile": jit, **config}, seed=0)
+    actions = rng.integers(0, n, size=(per_call, batch)).astype(np.int32)
     rewards = rng.normal(size=(per_call, batch)).astype(np.float32)
     discounts = np.full((per_call, batch), 0.99, np.float32)
     agent.learner.train(obs, actions, rewards, nxt, discounts)  # trace + warm up
@@ -62,7 +68,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--jit", action="store_true", help="also measure jit_compile=True")
     parser.add_argument("--per-call", type=int, default=1, help="gradient steps per graph call")
+    parser.add_argument("--cartpole", action="store_true",
+                        help="the dqn-cartpole MLP instead: batch 64, 128 steps per call, jit off/on")
     args = parser.parse_args()
+    if args.cartpole:
+        print("| network | batch | steps per call | jit_compile | updates/s |\n|---|---|---|---|---|")
+        for _ in range(args.repeats):  # alternate, to share the machine's noise
+            for jit in (False, True):
+                rate = measure("mlp", (4,), 64, 128 * 10, 1, jit, 128)
+                print(f"| mlp 256-256 | 64 | 128 | {jit} | {rate:.0f} |", flush=True)
+        return
     print(f"| network | input | batch | jit_compile | updates/s (median of {args.repeats}) |")
     print("|---|---|---|---|---|")
     for encoder, shape in SETUPS.items():

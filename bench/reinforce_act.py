@@ -38,7 +38,7 @@ def main() -> None:
     env = gym.make("CartPole-v1")
     networks = {"book 4 elu": {"hidden_sizes": [4], "activation": "elu"},
                 "tuned 32x32 tanh": {"hidden_sizes": [32, 32], "activation": "tanh"}}
-    print(f"| network | batch | numpy us/call | tf.function us/call | eager Keras us/call | tf/numpy | eager/numpy |")
+    print("| network | batch | numpy us/call | tf.function us/call | eager Keras us/call | tf/numpy | eager/numpy |")
     print("|---|---|---|---|---|---|---|")
     for label, net in networks.items():
         agents = {b: gymkit.make_agent("reinforce", env.observation_space, env.action_space,
@@ -51,7 +51,7 @@ def main() -> None:
             for _ in range(args.repeats):
                 for b in ("numpy", "tf"):
                     runs[b].append(time_calls(lambda o, a=agents[b]: a.act(o, explore=True), obs, args.calls))
-                runs["eager"].append(time_calls(lambda o: model(o), obs, max(args.calls // 10, 50)))
+                runs["eager"].append(time_calls(lambda o, m=model: m(o), obs, max(args.calls // 10, 50)))
             med = {k: float(np.median(v)) for k, v in runs.items()}
             print(f"| {label} | {batch} | {med['numpy']:.1f} | {med['tf']:.1f} | {med['eager']:.1f} "
                   f"| {med['tf'] / med['numpy']:.1f}x | {med['eager'] / med['numpy']:.1f}x |", flush=True)

@@ -48,10 +48,14 @@ def child(kind: str, shape: tuple[int, ...], capacity: int) -> dict:
             return frames[t % 64]
         return np.stack([frames[(t - i) % 64] for i in range(shape[0] - 1, -1, -1)])
 
-    before = rss_bytes()
+    # Import first, so that the libraries' own memory is not counted as the buffer's.
     if kind == "gymkit":
         from gymkit.replay import ReplayMemory
-
+    else:
+        from stable_baselines3.common.buffers import ReplayBuffer
+    observation(0), observation(1)
+    before = rss_bytes()
+    if kind == "gymkit":
         buf = ReplayMemory(capacity, shape, np.uint8, stack_size=shape[0] if stacked else 1)
         for t in range(capacity):
             done = t % 500 == 499
@@ -59,8 +63,6 @@ def child(kind: str, shape: tuple[int, ...], capacity: int) -> dict:
                     np.array([done]), np.array([False]))
         nbytes = buf.nbytes
     else:
-        from stable_baselines3.common.buffers import ReplayBuffer
-
         space = gym.spaces.Box(0, 255, shape, np.uint8)
         buf = ReplayBuffer(capacity, space, gym.spaces.Discrete(9), device="cpu",
                            optimize_memory_usage=kind == "sb3-optimized", handle_timeout_termination=False)

@@ -71,10 +71,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 def add_wandb_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wandb", action="store_true",
                    help="also log to Weights & Biases (offline, with a sync hint, when there is no key or network)")
-    p.add_argument("--wandb-project", help="wandb project (default gymkit)")
-    p.add_argument("--wandb-entity", help="wandb entity (user or team)")
-    p.add_argument("--wandb-group", help="wandb group, e.g. one configuration trained with several seeds")
-    p.add_argument("--wandb-tags", help="comma-separated wandb tags")
+    p.add_argument("--wandb-project", metavar="NAME", help="wandb project (default gymkit)")
+    p.add_argument("--wandb-entity", metavar="NAME", help="wandb entity (user or team)")
+    p.add_argument("--wandb-group", metavar="NAME", help="wandb group, e.g. one configuration trained with several seeds")
+    p.add_argument("--wandb-tags", metavar="A,B", help="comma-separated wandb tags")
     p.add_argument("--wandb-mode", choices=["online", "offline", "disabled"],
                    help="wandb mode (default $WANDB_MODE, else online; online falls back to offline)")
 
@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check_env)
     p = sub.add_parser("plot", help="learning curves of runs (seeds of one configuration as mean and band)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    p.add_argument("--out", default="learning_curves.png", help="image file (default learning_curves.png)")
+    p.add_argument("--out", metavar="FILE.png", default="learning_curves.png", help="image file (default learning_curves.png)")
     p.add_argument("--band", choices=["minmax", "std", "none"], default="minmax",
                    help="spread across seeds (default minmax)")
     p.add_argument("--title", help="figure title (default: the env ids)")

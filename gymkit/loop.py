@@ -219,11 +219,25 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
     prior_wall = float(state.get("wall_time_s", 0.0))  # time spent before a resume
     stopped_by = None
 
+    last_log = int(state.get("last_log", -1))
+
+    def log_row() -> None:
+        nonlocal last_log
+        elapsed = time.perf_counter() - start
+        speed = (step - t0_step) / max(elapsed, 1e-9)
+        row = {"step": step, "episodes": episodes,
+               "return_mean": float(np.mean(recent_r)) if recent_r else float("nan"),
+               "length_mean": float(np.mean(recent_l)) if recent_l else float("nan"),
+               **metrics, "time/elapsed_s": elapsed, "time/steps_per_s": speed}
+        logger.write(row)
+        last_log = step
+        bar.update(step if spec.steps is not None else episodes, speed, row["return_mean"])
+
     def loop_state(exact: bool) -> dict[str, Any]:
         rng = [g.bit_generator.state for g in envs.unwrapped.get_attr("np_random")]
         return {"step": step, "episodes": episodes, "recent_returns": list(recent_r),
                 "recent_lengths": list(recent_l), "metrics": metrics, "next_log": next_log,
-                "next_checkpoint": next_ckpt, "env_rng": rng, "exact": exact,
+                "next_checkpoint": next_ckpt, "env_rng": rng, "exact": exact, "last_log": last_log,
                 "wall_time_s": prior_wall + time.perf_counter() - start}
 
     crashed = False
@@ -275,17 +289,9 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                         episodes += 1
                         logger.write_event({"episode/return": r, "episode/length": ln}, step)
                 if step >= next_log:
-                    elapsed = time.perf_counter() - start
-                    row = {"step": step, "episodes": episodes,
-                           "return_mean": float(np.mean(recent_r)) if recent_r else float("nan"),
-                           "length_mean": float(np.mean(recent_l)) if recent_l else float("nan"),
-                           **metrics, "time/elapsed_s": elapsed,
-                           "time/steps_per_s": (step - t0_step) / max(elapsed, 1e-9)}
-                    logger.write(row)
+                    log_row()
                     while next_log <= step:
                         next_log += spec.log_every
-                    bar.update(step if spec.steps is not None else episodes,
-                               (step - t0_step) / max(elapsed, 1e-9), row["return_mean"])
                 at_boundary = bool(autoreset.all())
                 if run_dir is not None and spec.checkpoint_every and step >= next_ckpt:
                     overdue = step >= next_ckpt + spec.checkpoint_every
@@ -307,6 +313,8 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
 
     wall = time.perf_counter() - start
     finished = stopped_by is None
+    if finished and step > last_log:
+        log_row()  # the last step always gets a row, so short runs can be plotted too
     evaluation = None
     if run_dir is not None:
         save_checkpoint(run_dir, agent, loop_state(bool(autoreset.all())), step)

@@ -102,6 +102,18 @@ class WandbSink:
         self.run: Any = None
         self._tokens, self._last = EPISODE_EVENTS_PER_S, time.monotonic()
         self.thinned = 0  # episode events not sent to wandb
+        self.broken: str | None = None  # why logging stopped, if a wandb call failed
+
+    def _safely(self, what: str, call: Any) -> Any:
+        """Run a wandb call; if it raises, say so once and stop logging: training goes on."""
+        if self.broken is not None:
+            return None
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - tracking must never end a run
+            self.broken = f"{what} failed ({type(exc).__name__}: {exc})"
+            print(f"wandb: {self.broken}; the run goes on without wandb", file=sys.stderr)
+            return None
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -157,29 +169,38 @@ class WandbSink:
             return
         if all(k.startswith("episode/") for k in values) and not self._allow_episode_event():
             return
+        self._safely("logging", lambda: self._log(values, int(step)))
+
+    def _log(self, values: dict[str, float], step: int) -> None:
         run = self.open()
-        run.log(values, step=int(step))
+        run.log(values, step=step)
         if any(k.startswith("eval/") for k in values):
             run.summary.update({k: v for k, v in values.items() if k.startswith("eval/")})
 
     def log_evaluation(self, stats: Any, videos: list[Path] | tuple[Path, ...] = (), step: int | None = None) -> None:
         """Log an :class:`~gymkit.evaluation.EvalStats` (summary and returns table) and videos."""
         wandb = import_wandb()
-        run = self.open()
-        data: dict[str, Any] = {f"eval/{k}": getattr(stats, k) for k in ("mean", "std", "min", "max")}
-        data["eval/returns"] = wandb.Table(columns=["episode", "return", "length"],
-                                           data=[[i, r, n] for i, (r, n) in enumerate(
-                                               zip(stats.returns, stats.lengths, strict=True))])
-        for path in videos:
-            path = Path(path)
-            data[f"video/{path.stem}"] = wandb.Video(str(path), format=path.suffix.lstrip("."))
-        run.log(data, step=step)
-        run.summary.update({f"eval/{k}": getattr(stats, k) for k in ("mean", "std", "min", "max")})
+
+        def log() -> None:
+            data: dict[str, Any] = {f"eval/{k}": getattr(stats, k) for k in ("mean", "std", "min", "max")}
+            data["eval/returns"] = wandb.Table(
+                columns=["episode", "return", "length"],
+                data=[[i, r, n] for i, (r, n) in enumerate(zip(stats.returns, stats.lengths, strict=True))])
+            for path in map(Path, videos):
+                data[f"video/{path.stem}"] = wandb.Video(str(path), format=path.suffix.lstrip("."))
+            run = self.open()
+            run.log(data, step=step)
+            run.summary.update({f"eval/{k}": getattr(stats, k) for k in ("mean", "std", "min", "max")})
+
+        self._safely("logging the evaluation", log)
 
     def close(self) -> None:
         """Record the run's summary.json and evaluation.json in the wandb summary, then finish."""
-        if self.run is None:
-            return
+        if self.run is not None:
+            self._safely("finishing", self._finish)
+        self.run = None
+
+    def _finish(self) -> None:
         import json
 
         for name in ("summary.json", "evaluation.json"):
@@ -195,7 +216,6 @@ class WandbSink:
         if self.thinned:
             self.run.summary["episode_events_thinned"] = self.thinned
         self.run.finish()
-        self.run = None
 
 
 def make_wandb_sink(

@@ -12,8 +12,6 @@ from gymkit.plot import aggregate, group_runs, plot_runs
 
 from .conftest import run_cli
 
-pytest.importorskip("matplotlib", reason="the plot extra: pip install 'gymkit[plot]'")
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):

@@ -182,7 +182,7 @@ def test_gradient_clipping_limits_the_step():
     before = weights(agent.learner.policy)
     feed(agent, fake_episodes(np.random.default_rng(0), [5, 9], 2))
     metrics = agent.update()
-    step = np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(before, weights(agent.learner.policy))))
+    step = np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(before, weights(agent.learner.policy), strict=True)))
     assert metrics["grad_norm"] > 1e-2  # the raw norm is reported ...
     assert step == pytest.approx(1e-3, rel=1e-3)  # ... the applied step is clipped
 
@@ -242,9 +242,9 @@ def test_sampled_evaluation_does_not_disturb_the_training_generator():
 
 def test_one_seed_gives_one_agent_and_another_seed_another():
     a, b, c = make(seed=11), make(seed=11), make(seed=12)
-    for wa, wb, wc in zip(weights(a.learner.policy), weights(b.learner.policy), weights(c.learner.policy)):
+    for wa, wb in zip(weights(a.learner.policy), weights(b.learner.policy), strict=True):
         np.testing.assert_array_equal(wa, wb)
-    assert any(not np.array_equal(wa, wc) for wa, wc in zip(weights(a.learner.policy), weights(c.learner.policy)))
+    assert not np.array_equal(weights(a.learner.policy)[0], weights(c.learner.policy)[0])
     episodes = fake_episodes(np.random.default_rng(0), [6, 4, 9, 7, 3, 5, 8, 2, 4, 6], 2)
     for agent in (a, b):
         feed(agent, episodes)

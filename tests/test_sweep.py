@@ -121,6 +121,23 @@ def test_best_configuration_needs_every_seed_and_prefers_the_lower_id_on_ties():
     assert choose_best([score(4, None, 0)]) is None
 
 
+def test_how_an_attempt_starts(tmp_path):
+    """A retried trial resumes from a checkpoint, restarts without one, and reports a finished run."""
+    import gymkit
+    from gymkit.sweep.trainable import _start_state
+
+    run = tmp_path / "run"
+    assert _start_state(run) == ("fresh", 0)
+    run.mkdir()
+    (run / "config.yaml").write_text("agent: q-learning\nenv: FrozenLake-v1\n")  # died before a checkpoint
+    assert _start_state(run) == ("fresh", 0) and not run.exists()
+    settings = {"steps": 3000, "checkpoint_every": 500, "eval_episodes": 5, "progress": False}
+    part = gymkit.train("q-learning", "FrozenLake-v1", run_dir=run, stop_after_steps=1000, **settings)
+    assert _start_state(run) == ("resume", part.steps) and part.steps >= 1000
+    gymkit.train(run_dir=run, resume=True, progress=False)
+    assert _start_state(run) == ("finished", 3000)
+
+
 # -- Ray-backed pieces ---------------------------------------------------------------------------
 
 
@@ -227,6 +244,33 @@ def test_small_sweep_on_local_ray(tmp_path, ray_tune):
     again = evaluate_run(trials[f"{best}_s1"])
     assert again.mean == pytest.approx(evals[f"{best}_s1"])
     _assert_no_workers_left(sweep)
+
+
+@pytest.mark.slow
+def test_asha_stops_poor_trials_and_they_are_not_candidates(tmp_path, ray_tune):
+    """8 learning rates, ASHA: trials stopped at a rung keep their run directory (metrics up
+    to the rung, no evaluation) and the best is chosen among the finished ones."""
+    from gymkit.sweep import run_sweep
+
+    space = _write(tmp_path / "space.yaml", """
+        env: FrozenLake-v1
+        train: {steps: 8000, eval_episodes: 50, log_every: 500, checkpoint_every: 2000}
+        config:
+          exploration: epsilon-greedy
+          eps_decay_steps: 4000
+          learning_rate_decay: 0.001
+          learning_rate0: {loguniform: [0.0005, 1.0]}
+    """)
+    result = run_sweep("q-learning", None, space, sweep_dir=tmp_path / "sw", samples=8,
+                       scheduler="asha", num_cpus=2, verbose=False)
+    stopped = [t for t in result.trials if t.status == "stopped early"]
+    finished = [t for t in result.trials if t.status == "finished"]
+    assert stopped and finished and len(stopped) + len(finished) == 8
+    for t in stopped:
+        steps = [int(r["step"]) for r in _csv_rows(Path(t.run_dir) / "metrics.csv")]
+        assert 2000 <= steps[-1] < 8000 and not (Path(t.run_dir) / "evaluation.json").exists()
+    assert result.best.score == max(t.eval_mean for t in finished)
+    assert result.best.variant in {t.variant for t in finished}
 
 
 def test_killed_worker_is_retried_and_resumes_exactly(tmp_path, ray_tune):

@@ -211,6 +211,39 @@ def test_train_with_wandb_but_wandb_not_installed_fails_with_the_install_command
     assert not run_dir.exists()  # nothing written
 
 
+def test_evaluate_with_video_and_wandb_logs_the_videos_offline(tmp_path, no_wandb_env, capsys):
+    from gymkit.cli import main
+
+    run_dir = tmp_path / "run"
+    train("hardcoded", "CartPole-v1", steps=100, eval_episodes=0, run_dir=run_dir)
+    assert main(["evaluate", str(run_dir), "--episodes", "2", "--video", str(tmp_path / "v"),
+                 "--video-format", "gif", "--wandb", "--wandb-mode", "offline"]) == 0
+    history, config = wandb_history_and_config(run_dir)
+    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    (row,) = [h for h in history if "eval/mean" in h]
+    assert row["eval/mean"] == pytest.approx(evaluation["mean"]) and config["agent"] == "hardcoded"
+    (files,) = (run_dir / "wandb").glob("offline-run-*/files")
+    for k in range(2):
+        assert row[f"video/eval-episode-{k}/_type"] == "video-file"
+        copied = files / row[f"video/eval-episode-{k}/path"]
+        assert copied.read_bytes() == (tmp_path / "v" / f"eval-episode-{k}.gif").read_bytes()
+
+
+def test_a_failing_wandb_never_ends_the_run(tmp_path, no_wandb_env, monkeypatch, capsys):
+    import wandb
+
+    def broken_init(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(wandb, "init", broken_init)
+    sink = tracking.make_wandb_sink(tmp_path / "run", mode="offline")
+    result = train("random", "CartPole-v1", steps=600, log_every=200, eval_episodes=1,
+                   run_dir=tmp_path / "run", sinks=(sink,))
+    assert result.steps == 600 and result.evaluation is not None
+    assert sink.broken == "logging failed (RuntimeError: disk full)"
+    assert capsys.readouterr().err.count("the run goes on without wandb") == 1
+
+
 class _FakeRun:
     def __init__(self):
         self.logged: list[tuple[dict, int]] = []
@@ -260,7 +293,7 @@ import sys
 from gymkit.cli import main
 run = {str(tmp_path / "run")!r}
 assert main(["train", "--agent", "random", "--env", "CartPole-v1", "--steps", "300", "--run-dir", run,
-             "--eval-episodes", "1", "--wandb", "--wandb-mode", "offline"]) == 0
+             "--eval-episodes", "1", "--log-every", "100", "--wandb", "--wandb-mode", "offline"]) == 0
 assert main(["plot", run, "--out", run + ".png"]) == 0
 assert main(["compare", run]) == 0
 assert main(["evaluate", run, "--episodes", "1", "--video", run + "-v", "--video-format", "gif"]) == 0

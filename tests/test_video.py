@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import imageio.v2 as iio2
 import pytest
 
 from gymkit.errors import GymkitError
@@ -14,7 +15,7 @@ from gymkit.video import video_paths
 
 from .conftest import run_cli
 
-iio2 = pytest.importorskip("imageio.v2", reason="the video extra: pip install 'gymkit[video]'")
+# Needs the video extra (moviepy, imageio; pygame renders CartPole), which the dev set installs.
 
 
 def mp4_frames(path) -> tuple[int, tuple[int, int]]:
@@ -27,14 +28,12 @@ def mp4_frames(path) -> tuple[int, tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def cartpole_run(tmp_path_factory):
-    pytest.importorskip("pygame", reason="CartPole renders with pygame: pip install 'gymkit[video]'")
     run_dir = tmp_path_factory.mktemp("video") / "cartpole"
     train("hardcoded", "CartPole-v1", steps=100, eval_episodes=0, run_dir=run_dir)
     return run_dir
 
 
 def test_cartpole_mp4_has_one_frame_per_step_plus_the_reset(cartpole_run, tmp_path):
-    pytest.importorskip("moviepy", reason="MP4 needs moviepy: pip install 'gymkit[video]'")
     stats = evaluate_run(cartpole_run, episodes=2, seed=5, video_dir=tmp_path, video_format="mp4")
     files = video_paths(tmp_path, "mp4", 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eval-episode-0.mp4", "eval-episode-1.mp4"]
@@ -59,7 +58,6 @@ def test_cartpole_gif_plays_one_frame_per_step_plus_the_reset(cartpole_run, tmp_
 
 
 def test_mspacman_mp4_has_one_frame_per_step_plus_the_reset(tmp_path):
-    pytest.importorskip("moviepy", reason="MP4 needs moviepy: pip install 'gymkit[video]'")
     run_dir = tmp_path / "mspacman"
     # A random agent (the README's frame comes from one too); a 40-step time limit keeps it short.
     train("random", "ALE/MsPacman-v5", steps=50, eval_episodes=0, run_dir=run_dir,

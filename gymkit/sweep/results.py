@@ -113,7 +113,7 @@ def write_sweep_json(sweep_dir: Path, info: dict[str, Any], variants: list[Varia
     write_json_atomic(sweep_dir / SWEEP_FILE, {
         **info, "best": None if best is None else best.variant,
         "configurations": [{**v.to_dict(), **{k: asdict(s)[k] for k in ("seeds_finished", "score", "spread")}}
-                           for v, s in zip(variants, scores)],
+                           for v, s in zip(variants, scores, strict=True)],
         "trials": [asdict(t) for t in trials],
     })
 

@@ -175,7 +175,7 @@ def sample_variants(space: SearchSpace, samples: int, search_seed: int = 0) -> l
     variants = []
     for _ in range(samples):
         for point in points:
-            values = {where: v for (where, _), v in zip(grid, point)}
+            values = {where: v for (where, _), v in zip(grid, point, strict=True)}
             values.update({where: _plain(domain.sample(random_state=rng)) for where, domain in randoms})
             out: dict[str, dict[str, Any]] = {s: {k: v for k, v in space.sections[s].items() if not isinstance(v, Dist)}
                                                for s in SECTIONS}

@@ -29,6 +29,9 @@ class DQNConfig(AgentConfig):
     loss: str = param("mse", "TD loss: mse (Eq. 16-7) or huber", choices=("mse", "huber"))
     optimizer: str = param("adam", "optimizer", choices=("adam", "rmsprop"))
     learning_rate: float = param(0.001, "optimizer learning rate", low=0.0, low_open=True)
+    lr_decay_steps: int = param(0, "training steps over which the learning rate falls linearly to "
+                                   "learning_rate_final (0: constant)", low=0)
+    learning_rate_final: float = param(0.0, "learning rate at the end of lr_decay_steps", low=0.0)
     optimizer_epsilon: float = param(1e-7, "optimizer epsilon (Adam/RMSprop)", low=0.0, low_open=True)
     max_grad_norm: float = param(0.0, "clip gradients to this global norm (0: no clipping)", low=0.0)
     discount_rate: float = param(0.95, "discount rate gamma", low=0.0, high=1.0)

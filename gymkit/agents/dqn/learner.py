@@ -23,7 +23,11 @@ def make_optimizer(config: DQNConfig) -> Any:
     """The Keras optimizer the config names."""
     import keras
 
-    kwargs = {"learning_rate": config.learning_rate, "epsilon": config.optimizer_epsilon}
+    learning_rate: Any = config.learning_rate
+    if config.lr_decay_steps > 0:  # linear in the optimizer's own step counter (saved with it)
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(
+            config.learning_rate, config.lr_decay_steps, config.learning_rate_final, power=1.0)
+    kwargs = {"learning_rate": learning_rate, "epsilon": config.optimizer_epsilon}
     if config.max_grad_norm > 0:
         kwargs["global_clipnorm"] = config.max_grad_norm
     if config.optimizer == "rmsprop":

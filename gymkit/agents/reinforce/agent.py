@@ -26,7 +26,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from gymkit.agents.base import Agent, Transitions, require_box_observations, require_discrete_actions
+from gymkit.agents.base import (
+    Agent,
+    Transitions,
+    require_box_observations,
+    require_discrete_actions,
+)
 from gymkit.agents.reinforce.config import ReinforceConfig
 from gymkit.agents.reinforce.returns import padded_discounted_returns
 
@@ -57,6 +62,9 @@ class ReinforceAgent(Agent):
     set ``eval_mode: sample`` to evaluate the stochastic policy that training optimises.
     Sampled evaluation draws from its own generator, so evaluating mid-training does not
     change the training run.
+
+    Action masks are honoured when acting (forbidden actions get probability 0); the update
+    uses the unmasked softmax, since ``Transitions`` carry no masks.
     """
 
     config_cls = ReinforceConfig

@@ -123,7 +123,7 @@ class ReinforceLearner:
             self.return_moments = batch
         else:
             rate = RETURN_STATS_RATE
-            self.return_moments = [(1 - rate) * o + rate * b for o, b in zip(self.return_moments, batch)]
+            self.return_moments = [(1 - rate) * o + rate * b for o, b in zip(self.return_moments, batch, strict=True)]
 
     def refresh(self) -> None:
         """Re-copy weights into the NumPy forward passes (after an update or a load)."""
@@ -175,9 +175,9 @@ class ReinforceLearner:
             policy_grads, _ = tf.clip_by_global_norm(policy_grads, config.max_grad_norm, grad_norm)
             if value_vars:
                 value_grads, _ = tf.clip_by_global_norm(value_grads, config.max_grad_norm)
-        self.policy_optimizer.apply_gradients(zip(policy_grads, policy_vars))
+        self.policy_optimizer.apply_gradients(zip(policy_grads, policy_vars, strict=True))
         if value_vars:
-            self.value_optimizer.apply_gradients(zip(value_grads, value_vars))
+            self.value_optimizer.apply_gradients(zip(value_grads, value_vars, strict=True))
         return {
             "loss": loss,
             "policy_loss": policy_loss,
