@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from gymkit.agents.dqn import DQNAgent  # noqa: E402
 
 ENV_ID, STEPS, SOLVED = "CartPole-v1", 50_000, 475.0
-EVAL = {"every": 2_500, "episodes": 20}
+EVAL = {"every": 5_000, "episodes": 20}
 
 
 class TimedDQN(DQNAgent):

@@ -90,7 +90,8 @@ def main() -> None:
     lines += [
         "",
         f"Speed-up of 2 over 1 concurrent trials: {med[1]['wall'] / med[2]['wall']:.2f}x on the whole command, "
-        f"{med[1]['tune'] / med[2]['tune']:.2f}x inside Tune.",
+        f"{med[1]['tune'] / med[2]['tune']:.2f}x inside Tune. The trials' summed training time grew "
+        f"{med[2]['trained'] / med[1]['trained']:.2f}x with 2 concurrent trials (each trial's share of the CPUs).",
         "",
         "Per repeat (wall / in Tune / training, s): " + "; ".join(
             f"{k} concurrent: " + ", ".join(f"{x['wall']:.1f}/{x['tune']:.1f}/{x['trained']:.1f}" for x in runs[k])

@@ -256,6 +256,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0 if result.best is not None else 1
 
 
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from gymkit.pretrain import run_command
+
+    return run_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gymkit", description="Reinforcement-learning agents on Gymnasium and TensorFlow 2.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -310,6 +316,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--search-seed", type=_non_negative_int, default=0, help="seed of the configuration sampling (default 0)")
     p.add_argument("--dir", help="sweep directory (default sweeps/AGENT_ENV_TIME)")
     p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("pretrain", help="train an autoencoder on an env's observations; write an encoder for agents")
+    p.add_argument("--env", help="env id (default: the --preset's or the --policy-run's)")
+    p.add_argument("--kind", required=True, choices=["linear", "stacked", "denoising", "sparse", "variational"],
+                   help="autoencoder kind (chapter 15)")
+    policy = p.add_mutually_exclusive_group()
+    policy.add_argument("--policy", choices=["random"], default="random", help="who plays: random actions (default)")
+    policy.add_argument("--policy-run", metavar="RUN_DIR", help="or the agent of a trained run (greedy unless --explore)")
+    p.add_argument("--explore", action="store_true", help="let the --policy-run agent explore as in training")
+    p.add_argument("--observations", type=_positive_int, default=10_000, help="observations to collect (default 10000)")
+    p.add_argument("--codings", type=_positive_int, help="units of the coding layer (default: half the inputs; 512 for images)")
+    p.add_argument("--epochs", type=_positive_int, help="training epochs (default 10)")
+    p.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
+                   help="an autoencoder setting, e.g. tied_weights=true (see docs/autoencoders.md)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--preset", help="take the env, env kwargs and wrappers from this preset")
+    p.add_argument("--wrappers", metavar="YAML", help="wrappers as in presets, e.g. '[{skip-start: {skip_start: 90}}, mspacman]'")
+    p.add_argument("--env-kwargs", metavar="YAML", help="gymnasium.make keyword arguments, e.g. '{frameskip: 1}'")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not exist or be empty)")
+    p.set_defaults(func=cmd_pretrain)
     return parser
 
 

@@ -18,18 +18,19 @@ RANDOM_CARTPOLE = 22.0  # mean return of uniformly random actions on CartPole-v1
 
 
 def test_learns_cartpole_in_200_episodes():
-    """Seed 0, 200 training episodes (~24k steps, ~15 s here): greedy mean over 20 episodes."""
+    """Seed 0, 200 training episodes (20 updates, 24,161 steps): greedy mean over 20 episodes."""
     result = gymkit.train(preset="reinforce-cartpole", episodes=200, seed=0, eval_episodes=20,
                           progress=False)
-    # Measured 240.6 (random: ~22); every seed 0-4 gives at least 150 at 200 episodes.
-    assert result.evaluation.mean >= 150.0 > 6 * RANDOM_CARTPOLE
+    # Measured 240.6 for seed 0 (seeds 0-4: 240.6, 500.0, 411.9, 112.3, 262.6); random: ~22.
+    assert result.evaluation.mean >= 100.0 > 4 * RANDOM_CARTPOLE
     assert result.agent.updates == 20
 
 
 def test_learns_with_several_envs_finishing_episodes_in_any_order():
     result = gymkit.train(preset="reinforce-cartpole", episodes=200, seed=0, num_envs=4,
                           eval_episodes=20, progress=False)
-    assert result.evaluation.mean >= 100.0  # measured 205.9
+    # Measured 151.5 for seed 0 (seeds 0-4: 151.5, 500.0, 497.4, 139.2, 251.6).
+    assert result.evaluation.mean >= 100.0
 
 
 def test_cli_train_then_evaluate_loads_the_keras_weights(tmp_path):

@@ -240,6 +240,12 @@ def test_small_sweep_on_local_ray(tmp_path, ray_tune):
     spec, _, _ = resolve_run(preset=str(sweep / "best.yaml"), seed=0)
     assert spec.config == lr[f"{best}_s0"] and spec.steps == 4000
 
+    # gymkit train --preset best.yaml reproduces the best trial exactly
+    res = run_cli("train", "--preset", str(sweep / "best.yaml"), "--seed", "1", "--run-dir",
+                  str(tmp_path / "again"), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert _csv_rows(tmp_path / "again" / "metrics.csv") == _csv_rows(trials[f"{best}_s1"] / "metrics.csv")
+
     # a trial is an ordinary run directory: gymkit's evaluation reproduces the trial's
     again = evaluate_run(trials[f"{best}_s1"])
     assert again.mean == pytest.approx(evals[f"{best}_s1"])
@@ -350,3 +356,17 @@ def test_bad_sampled_config_fails_before_ray_starts(tmp_path, ray_tune, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "learning_rate0" in err and "out of range" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "sw").exists() and not ray.is_initialized()
+
+
+def test_no_cluster_at_address_is_a_one_line_error(tmp_path, ray_tune, capsys, monkeypatch):
+    from gymkit.cli import main
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    if Path("/tmp/ray/ray_current_cluster").exists():
+        pytest.skip("a Ray cluster is (or was) running on this machine")
+    space = _write(tmp_path / "s.yaml", "train: {steps: 1000}\n")
+    code = main(["sweep", "--agent", "q-learning", "--env", "FrozenLake-v1", "--space", str(space),
+                 "--address", "auto", "--dir", str(tmp_path / "sw")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot join the Ray cluster at --address auto" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "sw").exists()

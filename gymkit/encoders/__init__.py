@@ -7,6 +7,11 @@ DQN), so any encoder here plugs into any neural agent. Encoders are named by a s
     "book-cnn"             the book's q_network conv stack (32/64/64 maps, 8/4/3 kernels, 4/2/1 strides)
     "nature-cnn"           the Nature DQN conv stack (VALID padding)
     "module:function"      any function(observation_space, **options) -> keras.Model
+    "autoencoder@PATH"     a pretrained encoder (``gymkit pretrain``), frozen; the issue's
+                           spelling "autoencoder:PATH" is accepted when PATH is an existing file
+    "autoencoder-finetune@PATH"   the same, trained further with the agent
+
+A spec "name@PATH" passes ``path=PATH`` to the builder registered as "name".
 
 Importing this package imports no TensorFlow; building an encoder does.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gymkit.errors import ConfigError, did_you_mean
@@ -24,7 +30,11 @@ ENCODERS: dict[str, str] = {
     "mlp": "gymkit.encoders.mlp:build_mlp",
     "book-cnn": "gymkit.encoders.cnn:build_book_cnn",
     "nature-cnn": "gymkit.encoders.cnn:build_nature_cnn",
+    "autoencoder": "gymkit.encoders.autoencoders:build_autoencoder_encoder",
+    "autoencoder-finetune": "gymkit.encoders.autoencoders:build_finetuned_encoder",
 }
+#: encoders whose spec carries a file path: "name@PATH", or "name:PATH" when PATH is a file
+PATH_ENCODERS = ("autoencoder", "autoencoder-finetune")
 
 
 def register_encoder(name: str, target: str) -> None:
@@ -32,9 +42,21 @@ def register_encoder(name: str, target: str) -> None:
     ENCODERS[name] = target
 
 
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``(name, path)`` of a spec: "autoencoder@PATH" (or "autoencoder:PATH" naming an
+    existing file) gives ``("autoencoder", PATH)``; any other spec ``(spec, None)``."""
+    name, at, path = spec.partition("@")
+    if at:
+        return name, path
+    name, colon, path = spec.partition(":")
+    if colon and name in PATH_ENCODERS and Path(path).is_file():
+        return name, path
+    return spec, None
+
+
 def resolve_encoder(spec: str) -> Callable[..., Any]:
     """The builder function for an encoder spec (a registered name or ``module:function``)."""
-    name, _, _ = spec.partition("@")  # room for "kind@PATH" specs such as autoencoders
+    name, _ = split_spec(spec)
     target = ENCODERS.get(name)
     if target is None:
         if ":" not in spec:
@@ -42,14 +64,21 @@ def resolve_encoder(spec: str) -> Callable[..., Any]:
                 f"unknown encoder '{spec}'{did_you_mean(spec, ENCODERS)}; known encoders: "
                 f"{', '.join(ENCODERS)} (or 'module:function')"
             )
-        target = spec
+        target = name  # "module:function" (or "module:function@PATH")
     module_name, _, attr = target.partition(":")
     try:
         return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
+        prefix, _, rest = spec.partition(":")
+        if prefix in PATH_ENCODERS:  # "autoencoder:PATH" whose PATH is not a file
+            raise ConfigError(f"encoder '{spec}': no file '{rest}'; write {prefix}@PATH with "
+                              "the encoder.keras that gymkit pretrain wrote") from None
         raise ConfigError(f"cannot load encoder '{spec}' ({exc}): check module:function") from None
 
 
 def make_encoder(spec: str, observation_space: Any, **options: Any) -> Any:
     """Build the Keras encoder named by ``spec`` for ``observation_space``."""
+    _, path = split_spec(spec)
+    if path is not None:
+        options["path"] = path
     return resolve_encoder(spec)(observation_space, **options)

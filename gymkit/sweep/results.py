@@ -19,7 +19,7 @@ import yaml
 
 from gymkit.checkpoint import write_json_atomic
 from gymkit.evaluation import EVAL_FILE
-from gymkit.sweep.space import Variant, _fmt, _short
+from gymkit.sweep.space import Variant, fmt_value, short_text
 from gymkit.sweep.trainable import ATTEMPTS, TRIALS, trial_name
 
 BEST_FILE = "best.yaml"
@@ -104,7 +104,7 @@ def write_best_preset(path: Path, agent: str, env: str, variant: Variant, best: 
         data["env_kwargs"] = variant.env_kwargs
     if wrappers:
         data["wrappers"] = wrappers
-    header = f"# written by: {command}\n# searched values: {_short(variant.sampled)}\n"
+    header = f"# written by: {command}\n# searched values: {short_text(variant.sampled)}\n"
     path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
@@ -132,7 +132,7 @@ def print_table(scores: list[ConfigScore], trials: list[TrialOutcome], best: Con
         retries = sum(max(0, t.attempts - 1) for t in mine)
         notes = sorted({t.status for t in mine if t.status != "finished"})
         table.add_row(f"c{s.variant:03d}" + (" *" if best and s.variant == best.variant else ""),
-                      _short(s.sampled), f"{s.seeds_finished}/{s.seeds}",
-                      "-" if s.score is None else _fmt(s.score), "-" if s.spread is None else _fmt(s.spread),
+                      short_text(s.sampled), f"{s.seeds_finished}/{s.seeds}",
+                      "-" if s.score is None else fmt_value(s.score), "-" if s.spread is None else fmt_value(s.spread),
                       str(retries), ", ".join(notes))
     Console(width=max(Console().width, 120)).print(table)

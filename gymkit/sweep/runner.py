@@ -97,7 +97,12 @@ def _start_ray(address: str | None, num_cpus: int | None, num_gpus: int | None) 
     if address:
         if num_cpus or num_gpus:
             raise ConfigError("--num-cpus/--num-gpus size a local Ray; a cluster has its own: drop them with --address")
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        try:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        except (ConnectionError, TimeoutError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GymkitError(f"cannot join the Ray cluster at --address {address} ({first}): start it with "
+                              "`ray start --head` and check `ray status`, or drop --address for a local Ray") from None
     else:
         ray.init(num_cpus=num_cpus or os.cpu_count(), num_gpus=num_gpus, **quiet)
     return True
@@ -170,15 +175,15 @@ def run_sweep(
     sched = _scheduler(scheduler, variants, grace_period)
     sweep_dir = Path(sweep_dir) if sweep_dir is not None else default_sweep_dir(agent.split(":")[-1], env)
     check_run_dir_free(sweep_dir)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    sweep_dir = sweep_dir.resolve()  # trials run with another working directory
-    shutil.copyfile(space, sweep_dir / "space.yaml")
 
     from ray import tune
 
-    started = _start_ray(address, num_cpus, num_gpus)
+    started = _start_ray(address, num_cpus, num_gpus)  # before anything is written
     t0 = time.perf_counter()
     try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        sweep_dir = sweep_dir.resolve()  # trials run with another working directory
+        shutil.copyfile(space, sweep_dir / "space.yaml")
         job = {"agent": agent, "env": env, "wrappers": spec.wrappers, "sweep_dir": str(sweep_dir),
                "cpus_per_trial": cpus_per_trial}
         trainable = tune.with_resources(tune.with_parameters(run_trial, job=job),

@@ -193,15 +193,15 @@ def check_variants(agent: str, env: str, space: SearchSpace, variants: list[Vari
             spec, _, _ = resolve_run(agent, env, overrides=v.config, env_kwargs=v.env_kwargs,
                                      wrappers=space.wrappers, **v.train)
         except ConfigError as exc:
-            raise ConfigError(f"sampled configuration {v.id} ({_short(v.sampled)}) is invalid: {exc}") from None
+            raise ConfigError(f"sampled configuration {v.id} ({short_text(v.sampled)}) is invalid: {exc}") from None
         if not spec.eval_episodes:
             raise ConfigError("a sweep picks the best configuration by its greedy evaluation: "
                               "set train.eval_episodes >= 1 in the space file")
 
 
-def _short(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k.split('.', 1)[1]}={_fmt(v)}" for k, v in values.items()) or "no searched values"
+def short_text(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k.split('.', 1)[1]}={fmt_value(v)}" for k, v in values.items()) or "no searched values"
 
 
-def _fmt(value: Any) -> str:
+def fmt_value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
