@@ -46,10 +46,14 @@ BOOK = "gymkit/BookMDP-v0"
 BOOK_CONFIGS = {
     "random": {"exploration": "random"},
     "epsilon-greedy": {"exploration": "epsilon-greedy", "eps_max": 1.0, "eps_min": 0.1, "eps_decay_steps": 20_000},
-    "exploration-function": {"exploration": "exploration-function", "curiosity": 10.0},
+    "exploration-function": {"exploration": "exploration-function", "curiosity": 300.0},
 }
-#: The learning rate they share: per-pair harmonic, alpha = 1 / (1 + 0.05 N(s, a)).
-BOOK_RATE = {"learning_rate0": 1.0, "learning_rate_decay": 0.05, "learning_rate_schedule": "per-pair"}
+
+
+def book_rate(discount: float) -> dict:
+    """The learning rate they share: alpha = 1 / (1 + (1 - gamma) N(s, a)), per pair."""
+    return {"learning_rate0": 1.0, "learning_rate_decay": round(1 - discount, 6),
+            "learning_rate_schedule": "per-pair"}
 
 
 def make(name: str, env: gym.Env, config: dict, seed: int):
@@ -89,34 +93,39 @@ def book_listing(n_iterations: int, seed: int) -> np.ndarray:
     return Q
 
 
-def bench_book(seeds: int, steps: int) -> None:
+def bench_book_preset(seeds: int) -> None:
+    """The book's settings, following Eq. 16-5 (gymkit) and as the listing prints them."""
     Q95 = q_value_iteration(model_from_arrays(T, R), 0.95, 5000, 1e-12)
     finite = np.isfinite(Q95)
-    print("## Q-Learning on the book MDP (gymkit/BookMDP-v0)\n")
     print("### The book's settings: 20,000 random steps, alpha0 0.05, decay 0.1, discount 0.95\n")
     print("| update | seed | max abs(Q - Q*) | greedy policy |\n|---|---|---|---|")
     env = gym.make(BOOK)
     preset = load_preset("q-learning-bookmdp")
-    for seed in range(min(seeds, 5)):
+    for seed in range(seeds):
         agent = make("q-learning", env, preset.config, seed)
         drive(env, agent, preset.train["steps"], seed=seed)
         err = np.max(np.abs(agent.Q[finite] - Q95[finite]))
         print(f"| Eq. 16-5 (gymkit) | {seed} | {err:.2f} | {agent.Q.argmax(axis=1).tolist()} |")
-    for seed in range(min(seeds, 5)):
+    for seed in range(seeds):
         Q = book_listing(20_000, seed)
         err = np.max(np.abs(Q[finite] - Q95[finite]))
         print(f"| the listing (swapped) | {seed} | {err:.2f} | {Q.argmax(axis=1).tolist()} |")
     print(f"\nQ-Value Iteration: {Q95.round(2).tolist()}\n")
 
-    for discount in (0.9, 0.95):
+
+def bench_book(seeds: int, steps: int, discounts: list[float], preset_table: bool) -> None:
+    print("## Q-Learning on the book MDP (gymkit/BookMDP-v0)\n")
+    if preset_table:
+        bench_book_preset(min(seeds, 5))
+    for discount in discounts:
         print(f"### Steps to the optimal policy, discount {discount}, {steps:,} steps per run, seeds 0-{seeds - 1}\n")
-        print(f"Learning rate: {BOOK_RATE}.\n")
+        print(f"Learning rate: {book_rate(discount)}.\n")
         print("| exploration | settings | runs optimal at the end | steps to optimal: median | min-max "
               "| final max abs(Q - Q*): median | wall s |")
         print("|---|---|---|---|---|---|---|")
         for name, cfg in BOOK_CONFIGS.items():
             t0 = time.perf_counter()
-            res = [steps_to_optimal({**BOOK_RATE, **cfg}, discount, steps, s) for s in range(seeds)]
+            res = [steps_to_optimal({**book_rate(discount), **cfg}, discount, steps, s) for s in range(seeds)]
             reached = [r[0] for r in res if r[0] < steps]
             med = f"{int(np.median([r[0] for r in res])):,}" if len(reached) > seeds // 2 else "not reached"
             span = f"{min(reached):,}-{max(reached):,}" if reached else "-"
@@ -150,12 +159,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=("book", "frozenlake", "taxi"))
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=300_000, help="steps per run (book)")
+    parser.add_argument("--steps", type=int, default=100_000, help="steps per run (book)")
+    parser.add_argument("--discounts", type=float, nargs="+", default=[0.9], help="discount rates (book)")
+    parser.add_argument("--no-preset", action="store_true", help="skip the book preset's table (book)")
     args = parser.parse_args(argv)
     print(f"Command: `python bench/tabular_exploration.py {' '.join(sys.argv[1:])}`, "
           f"{time.strftime('%Y-%m-%d')}\n")
     if args.what == "book":
-        bench_book(args.seeds, args.steps)
+        bench_book(args.seeds, args.steps, args.discounts, not args.no_preset)
     elif args.what == "frozenlake":
         bench_solve("FrozenLake-v1", "q-learning-frozenlake", "q-iteration-frozenlake", args.seeds, "success rate")
     else:

@@ -200,7 +200,7 @@ class Frames(gym.Env):
 
 def test_bind_env_detects_frame_stack_and_refuses_a_replay_that_does_not_fit(monkeypatch):
     from gymkit.errors import ConfigError
-    from gymkit.replay import memory as memory_module
+    from gymkit.replay import budget
 
     env = gym.wrappers.FrameStackObservation(Frames(), 4)
     agent = make_agent("dqn", env.observation_space, env.action_space, {"replay_memory_size": 1000}, seed=0)
@@ -211,7 +211,7 @@ def test_bind_env_detects_frame_stack_and_refuses_a_replay_that_does_not_fit(mon
     agent.observe(Transitions(obs[None], np.array([0]), np.array([1.0]), nxt[None], np.array([False]),
                               np.array([False]), np.array([0])))
     assert agent.replay.bytes_per_slot == 6 * 5 + 9  # one frame, not four
-    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 10_000)
+    monkeypatch.setattr(budget, "available_memory_bytes", lambda: 10_000)
     big = make_agent("dqn", env.observation_space, env.action_space, {"replay_memory_size": 1000}, seed=0)
     with pytest.raises(ConfigError, match="give a smaller replay_memory_size"):
         big.bind_env(env)
@@ -240,3 +240,15 @@ def test_vector_envs_through_the_loop():
     agent = result.agent
     assert agent.replay.num_streams == 3 and agent.env_steps == result.steps >= 600
     assert agent.train_steps == (agent.env_steps - 100) // 4 + 1
+
+
+def test_learning_rate_decays_linearly_in_training_steps():
+    agent = linear_agent(learning_rate=0.01, lr_decay_steps=10, learning_rate_final=0.001,
+                         training_start=0, training_interval=1, batch_size=2, gradient_steps=5)
+    agent.observe(rows(np.ones((1, 2)), [0], [1.0], np.ones((1, 2)), [False], [False]))
+    agent.update()  # 5 steps: half way
+    lr = agent.learner.optimizer.learning_rate
+    assert float(lr) == pytest.approx(0.01 - 0.5 * (0.01 - 0.001), rel=1e-5)
+    agent.observe(rows(np.ones((1, 2)), [0], [1.0], np.ones((1, 2)), [False], [False]))
+    agent.update()
+    assert float(agent.learner.optimizer.learning_rate) == pytest.approx(0.001, rel=1e-5)

@@ -8,8 +8,7 @@ import pytest
 from gymnasium.wrappers import FrameStackObservation
 
 from gymkit.errors import ConfigError
-from gymkit.replay import METADATA_BYTES, ReplayMemory
-from gymkit.replay import memory as memory_module
+from gymkit.replay import METADATA_BYTES, ReplayMemory, budget
 
 
 class CounterEnv(gym.Env):
@@ -131,7 +130,7 @@ def test_bytes_per_transition_is_one_frame_plus_metadata():
 
 
 def test_refuses_what_does_not_fit(monkeypatch):
-    monkeypatch.setattr(memory_module, "available_memory_bytes", lambda: 2 * 2**30)
+    monkeypatch.setattr(budget, "available_memory_bytes", lambda: 2 * 2**30)
     with pytest.raises(ConfigError, match="needs 6.56 GiB .* only 2.00 GiB is available: give a smaller replay_memory_size"):
         ReplayMemory(1_000_000, (4, 88, 80), np.uint8, stack_size=4)
     ReplayMemory(100_000, (4, 88, 80), np.uint8, stack_size=4)  # 0.66 GiB fits

@@ -45,8 +45,12 @@ def build_book_cnn(observation_space: Any, seed: int | None = None, **options: A
         **options: overrides of :func:`build_cnn`'s arguments.
     """
     kwargs: dict[str, Any] = dict(
-        conv_n_maps=(32, 64, 64), conv_kernel_sizes=(8, 4, 3), conv_strides=(4, 2, 1),
-        conv_paddings="same", n_hidden=512, name="book_cnn_encoder",
+        conv_n_maps=(32, 64, 64),
+        conv_kernel_sizes=(8, 4, 3),
+        conv_strides=(4, 2, 1),
+        conv_paddings="same",
+        n_hidden=512,
+        name="book_cnn_encoder",
     )
     kwargs.update(options)
     return build_cnn(observation_space, seed=seed, **kwargs)
@@ -62,8 +66,12 @@ def build_nature_cnn(observation_space: Any, seed: int | None = None, **options:
         **options: overrides of :func:`build_cnn`'s arguments.
     """
     kwargs: dict[str, Any] = dict(
-        conv_n_maps=(32, 64, 64), conv_kernel_sizes=(8, 4, 3), conv_strides=(4, 2, 1),
-        conv_paddings="valid", n_hidden=512, name="nature_cnn_encoder",
+        conv_n_maps=(32, 64, 64),
+        conv_kernel_sizes=(8, 4, 3),
+        conv_strides=(4, 2, 1),
+        conv_paddings="valid",
+        n_hidden=512,
+        name="nature_cnn_encoder",
     )
     kwargs.update(options)
     return build_cnn(observation_space, seed=seed, **kwargs)
@@ -154,7 +162,10 @@ def build_cnn(
 
     def init(i: int) -> Any:
         return keras.initializers.get(
-            {"class_name": kernel_initializer, "config": {"seed": None if seed is None else seed + i}}
+            {
+                "class_name": kernel_initializer,
+                "config": {"seed": None if seed is None else seed + i},
+            }
         )
 
     for i, (maps, kernel, stride, padding) in enumerate(
@@ -165,12 +176,20 @@ def build_cnn(
                 f"images of shape {shape} are too small for conv layer {i} ({kernel}x{kernel} "
                 f"VALID): use larger frames or the 'book-cnn' encoder (SAME padding)"
             )
-        x = keras.layers.Conv2D(int(maps), int(kernel), strides=int(stride), padding=padding.lower(),
-                                activation=activation, kernel_initializer=init(i), name=f"conv_{i}")(x)
+        x = keras.layers.Conv2D(
+            int(maps),
+            int(kernel),
+            strides=int(stride),
+            padding=padding.lower(),
+            activation=activation,
+            kernel_initializer=init(i),
+            name=f"conv_{i}",
+        )(x)
     x = keras.layers.Flatten(name="flatten")(x)
     if n_hidden:
-        x = keras.layers.Dense(int(n_hidden), activation=activation,
-                               kernel_initializer=init(n_layers), name="hidden")(x)
+        x = keras.layers.Dense(
+            int(n_hidden), activation=activation, kernel_initializer=init(n_layers), name="hidden"
+        )(x)
     model = keras.Model(inputs, x, name=name)
     model.output_dim = int(np.prod(model.output.shape[1:]))  # features per observation
     return model

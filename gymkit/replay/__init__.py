@@ -3,11 +3,7 @@
 Importing this package imports no TensorFlow.
 """
 
-from gymkit.replay.memory import (
-    METADATA_BYTES,
-    ReplayMemory,
-    ReplaySample,
-    available_memory_bytes,
-)
+from gymkit.replay.budget import METADATA_BYTES, available_memory_bytes, check_memory
+from gymkit.replay.memory import ReplayMemory, ReplaySample
 
-__all__ = ["METADATA_BYTES", "ReplayMemory", "ReplaySample", "available_memory_bytes"]
+__all__ = ["METADATA_BYTES", "ReplayMemory", "ReplaySample", "available_memory_bytes", "check_memory"]

@@ -22,17 +22,16 @@ env stream, so each stream's steps stay in order.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from gymkit.errors import ConfigError
+from gymkit.replay.budget import check_memory, slot_bytes
 
 VALID, FIRST, TERMINATED, TRUNCATED = 1, 2, 4, 8
 _ARRAYS = ("frames", "actions", "rewards", "flags")
-METADATA_BYTES = 4 + 4 + 1  # int32 action, float32 reward, uint8 flags
 
 
 class ReplaySample(NamedTuple):
@@ -54,18 +53,6 @@ class ReplaySample(NamedTuple):
     discounts: np.ndarray
     terminated: np.ndarray
     truncated: np.ndarray
-
-
-def available_memory_bytes() -> int:
-    """Memory the OS can give us now (MemAvailable, falling back to free pages)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
 
 
 class ReplayMemory:
@@ -126,21 +113,12 @@ class ReplayMemory:
     @staticmethod
     def slot_bytes(observation_shape: tuple[int, ...], dtype: Any, stack_size: int = 1) -> int:
         """Bytes one stored transition takes: one frame plus the metadata."""
-        dtype = np.dtype(np.float32 if np.dtype(dtype) == np.float64 else dtype)
-        frame_shape = tuple(observation_shape)[1:] if stack_size > 1 else tuple(observation_shape)
-        return int(np.prod(frame_shape, dtype=np.int64)) * dtype.itemsize + METADATA_BYTES
+        return slot_bytes(observation_shape, dtype, stack_size)
 
     @staticmethod
     def check_memory(capacity: int, bytes_per_slot: int, memory_fraction: float = 0.9) -> None:
         """Raise ConfigError when ``capacity`` slots would not fit in available memory."""
-        needed = int(capacity) * int(bytes_per_slot)
-        available = available_memory_bytes()
-        if needed > memory_fraction * available:
-            raise ConfigError(
-                f"replay memory needs {needed / 2**30:.2f} GiB ({int(capacity):,} x "
-                f"{int(bytes_per_slot):,} B) but only {available / 2**30:.2f} GiB is available: "
-                "give a smaller replay_memory_size"
-            )
+        check_memory(capacity, bytes_per_slot, memory_fraction)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -176,6 +154,10 @@ class ReplayMemory:
     ) -> None:
         """Store a batch of transitions, at most one per stream (rows of a vector env step)."""
         n = len(actions)
+        if n == 1:  # one env: the same steps with scalars, several times cheaper per step
+            self._add_one(observations[0], actions[0], rewards[0], next_observations[0],
+                          bool(terminated[0]), bool(truncated[0]), 0 if streams is None else int(streams[0]))
+            return
         streams = np.arange(n) if streams is None else np.asarray(streams, dtype=np.int64)
         terminated = np.asarray(terminated, dtype=bool)
         truncated = np.asarray(truncated, dtype=bool) & ~terminated
@@ -195,6 +177,27 @@ class ReplayMemory:
         if keep.any():
             self._write_frames(streams[keep], self._newest(np.asarray(next_observations)[keep]), 0)
         self.open[streams] = ~(terminated | truncated)
+
+    def _write_one(self, stream: int, frame: np.ndarray, flags: int) -> None:
+        cursor = int(self.cursor[stream])
+        slot = stream * self.stream_capacity + cursor
+        self.frames[slot] = frame
+        self.flags[slot] = flags
+        self.cursor[stream] = (cursor + 1) % self.stream_capacity
+        self.filled[stream] = min(int(self.filled[stream]) + 1, self.stream_capacity)
+
+    def _add_one(self, obs: np.ndarray, action: Any, reward: Any, next_obs: np.ndarray,
+                 terminated: bool, truncated: bool, stream: int) -> None:
+        newest = self.stack_size > 1
+        if not self.open[stream]:
+            self._write_one(stream, obs[-1] if newest else obs, FIRST)
+        current = stream * self.stream_capacity + (int(self.cursor[stream]) - 1) % self.stream_capacity
+        self.actions[current] = action
+        self.rewards[current] = reward
+        self.flags[current] |= VALID | (TERMINATED if terminated else TRUNCATED if truncated else 0)
+        if not terminated:
+            self._write_one(stream, next_obs[-1] if newest else next_obs, 0)
+        self.open[stream] = not (terminated or truncated)
 
     # -- sampling ---------------------------------------------------------------------------
 

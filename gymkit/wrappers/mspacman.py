@@ -37,7 +37,6 @@ Example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -85,7 +84,9 @@ def preprocess_observation(
         img = total.astype(np.float32) * np.float32(1 / 382.5) - np.float32(1)
         img[her_pixels] = -1.0
     else:
-        raise ConfigError(f"unknown scale {scale!r} for the Ms. Pac-Man preprocessing: use one of {SCALES}")
+        raise ConfigError(
+            f"unknown scale {scale!r} for the Ms. Pac-Man preprocessing: use one of {SCALES}"
+        )
     return img[..., None] if keep_dim else img
 
 
@@ -106,7 +107,9 @@ class MsPacmanPreprocessing(gym.ObservationWrapper, gym.utils.RecordConstructorA
                 f"{space}: make the env with obs_type='rgb' and put 'mspacman' before other image wrappers"
             )
         if scale not in (None, *SCALES):
-            raise ConfigError(f"unknown scale {scale!r} for the 'mspacman' wrapper: use one of {SCALES}")
+            raise ConfigError(
+                f"unknown scale {scale!r} for the 'mspacman' wrapper: use one of {SCALES}"
+            )
         gym.utils.RecordConstructorArgs.__init__(self, scale=scale, keep_dim=keep_dim)
         super().__init__(env)
         self.scale = None if scale == "none" else scale
@@ -191,8 +194,12 @@ def _figure_opencv(obs: np.ndarray, frame: np.ndarray, path: Path) -> None:
 
     # Show the 88x80 frame at twice its size (176x160), padded to the screen's 210 rows.
     big = cv2.resize(frame, (160, 176), interpolation=cv2.INTER_NEAREST)
-    big = cv2.copyMakeBorder(big, 0, obs.shape[0] - big.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=0)
+    big = cv2.copyMakeBorder(
+        big, 0, obs.shape[0] - big.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=0
+    )
     gap = np.full((obs.shape[0], 8, 3), 255, np.uint8)
-    picture = cv2.hconcat([cv2.cvtColor(obs, cv2.COLOR_RGB2BGR), gap, cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)])
+    picture = cv2.hconcat(
+        [cv2.cvtColor(obs, cv2.COLOR_RGB2BGR), gap, cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)]
+    )
     if not cv2.imwrite(str(path), picture):
         raise OSError(f"OpenCV could not write {path}")

@@ -119,10 +119,12 @@ class DQNAgent(Agent):
             greedy = masked_argmax(self.q_values(observations), action_mask)
         if eps <= 0.0:
             return greedy
-        explore_rows = self.rng.random(n) < eps
-        if action_mask is None:
-            random_actions = self.rng.integers(self.n_actions, size=n)
+        if action_mask is None:  # one generator call per step: [explore?, which action]
+            draws = self.rng.random((2, n))
+            explore_rows = draws[0] < eps
+            random_actions = (draws[1] * self.n_actions).astype(np.int64)
         else:
+            explore_rows = self.rng.random(n) < eps
             scores = np.where(action_mask, self.rng.random((n, self.n_actions)), -1.0)
             random_actions = scores.argmax(axis=1)
         return np.where(explore_rows, random_actions, greedy)

@@ -91,7 +91,7 @@ def copy_critic_to_actor(critic: Any, actor: Any) -> None:
 
 
 _ACTIVATIONS = {
-    "relu": lambda x: np.maximum(x, 0.0),
+    "relu": lambda x: np.maximum(x, 0.0, out=x),
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
     "tanh": np.tanh,
     "linear": lambda x: x,
@@ -139,12 +139,14 @@ class NumpyQ:
         """Read the current weights out of the Keras variables."""
         self.params = [(np.asarray(layer.kernel.numpy(), dtype=np.float32),
                         np.asarray(layer.bias.numpy(), dtype=np.float32)) for layer, _ in self.layers]
+        n_body = len(self.layers) - (2 if self.dueling else 1)
+        self._body = [(k, b, _ACTIVATIONS[act]) for (k, b), (_, act)
+                      in zip(self.params[:n_body], self.layers[:n_body], strict=True)]
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         x = np.asarray(observations, dtype=np.float32).reshape(len(observations), -1)
-        n_body = len(self.layers) - (2 if self.dueling else 1)
-        for (kernel, bias), (_, act) in zip(self.params[:n_body], self.layers[:n_body], strict=True):
-            x = _ACTIVATIONS[act](x @ kernel + bias)
+        for kernel, bias, activation in self._body:
+            x = activation(x @ kernel + bias)
         if not self.dueling:
             kernel, bias = self.params[-1]
             return x @ kernel + bias

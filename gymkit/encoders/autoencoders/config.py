@@ -51,8 +51,8 @@ class AutoencoderConfig(AgentConfig):
                                    low=0.0, high=1.0, low_open=True, high_open=True)
     sparsity_weight: float = param(0.2, "sparse: weight of the KL sparsity loss", low=0.0)
     reconstruction_loss: str = param(
-        "auto", "mse, or cross_entropy (sigmoid outputs; uint8 images only); auto: cross_entropy for a "
-                "variational autoencoder on images, else mse", choices=("auto", "mse", "cross_entropy"))
+        "auto", "mse, or cross_entropy (sigmoid outputs; uint8 inputs only); auto: cross_entropy for "
+                "uint8 images (except kind=linear), else mse", choices=("auto", "mse", "cross_entropy"))
     l2_reg: float = param(0.0, "l2 penalty on the kernels (the book's l2_reg; tied kernels counted once)",
                           low=0.0)
     learning_rate: float = param(0.001, "Adam learning rate", low=0.0, low_open=True)

@@ -1,4 +1,6 @@
-"""DenseTranspose: a decoder layer whose kernel is an encoder layer's, transposed.
+"""Decoder layers Keras lacks: DenseTranspose (tied weights) and PixelBias (a per-pixel bias).
+
+DenseTranspose: a decoder layer whose kernel is an encoder layer's, transposed.
 
 Keras 3 has no tied dense layer. The book (section "Tying Weights") defines the decoder's
 weights as ``W_{N-L+1} = W_L^T`` for ``L = 1 .. N/2``: the decoder layer owns only its
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 
 
 class DenseTranspose(keras.layers.Layer):
@@ -49,3 +52,30 @@ class DenseTranspose(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         return (*input_shape[:-1], int(self.tied.kernel.shape[0]))
+
+
+class PixelBias(keras.layers.Layer):
+    """``outputs = activation(inputs + b)`` with one bias per output element (pixel).
+
+    A transposed conv has one bias per channel, so it cannot hold a mean picture. Set to the
+    mean training frame (its logit before a sigmoid), this bias makes an untrained decoder
+    output the mean frame, the reconstruction that codings without information give, and
+    the layers learn only what differs from it (on Ms. Pac-Man the maze is almost all of
+    a frame).
+
+    Args:
+        initial: the starting bias, shape = the layer's input shape without the batch axis.
+        activation: a Keras activation name or None.
+    """
+
+    def __init__(self, initial: Any, activation: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.initial = np.asarray(initial, np.float32)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape: Any) -> None:
+        self.bias = self.add_weight(shape=self.initial.shape, initializer="zeros", name="bias")
+        self.bias.assign(self.initial)
+
+    def call(self, inputs: Any) -> Any:
+        return self.activation(inputs + self.bias)

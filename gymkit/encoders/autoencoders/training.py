@@ -2,8 +2,8 @@
 
 Costs, per minibatch (means over the batch):
 
-* linear, stacked, denoising: ``mean (x0 - x^)^2`` (the book's MSE; or the mean sigmoid cross
-  entropy with ``reconstruction_loss=cross_entropy``), plus the l2 penalty
+* linear, stacked, denoising: ``mean (x0 - x^)^2`` (the book's MSE), or the mean sigmoid cross
+  entropy (``reconstruction_loss=cross_entropy``, the default for uint8 images), plus the l2 penalty
   ``l2_reg * sum(W^2) / 2`` over the kernels (the book's ``l2_regularizer``; biases are not
   penalised, a tied kernel is counted once);
 * sparse: the same plus ``sparsity_weight * sum_j D_KL(p || q_j)``;
