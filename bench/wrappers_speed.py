@@ -13,6 +13,8 @@ Configurations:
 * ``mspacman``: raw + MsPacmanPreprocessing alone (the preprocessing's own cost).
 * ``nature``: frameskip-1 env + AtariPreprocessing(84x84, skip 4) + FrameStackObservation(4)
   (the ``dqn-mspacman`` stack), for reference.
+* ``nature-cpp``: the same recipe in ale-py's C++ ``AtariVectorEnv`` (one env, one thread;
+  :func:`gymkit.envs.atari.make_atari_vector_env`), for reference.
 
 Two rates per configuration: agent steps/s (what an agent sees) and ALE steps/s, counting
 the SkipStart no-ops too (ALE steps = frames / 4, read from ``info["frame_number"]``).
@@ -41,7 +43,7 @@ from datetime import date
 import gymnasium as gym
 import numpy as np
 
-from gymkit.envs.atari import register_atari_envs
+from gymkit.envs.atari import make_atari_vector_env, register_atari_envs
 from gymkit.wrappers import apply_wrappers
 from gymkit.wrappers.mspacman import preprocess_observation
 
@@ -60,10 +62,13 @@ CONFIGS: dict[str, tuple[dict, list]] = {
             {"frame-stack": {"stack_size": 4}},
         ],
     ),
+    "nature-cpp": ({}, []),  # built by make_atari_vector_env, see make()
 }
 
 
-def make(name: str) -> gym.Env:
+def make(name: str) -> gym.Env | gym.vector.VectorEnv:
+    if name == "nature-cpp":
+        return make_atari_vector_env("ALE/MsPacman-v5", num_envs=1, num_threads=1)
     env_kwargs, wrappers = CONFIGS[name]
     return apply_wrappers(gym.make("ALE/MsPacman-v5", **env_kwargs), wrappers)
 
@@ -75,15 +80,25 @@ def run(env: gym.Env, actions: np.ndarray) -> dict[str, float]:
     CPU time leaves out the time spent waiting for a core, which on a shared machine is most
     of the noise; the env, ALE and the wrappers all run in this one thread.
     """
-    _, info = env.reset()
-    start_frames = info["frame_number"]
-    wall, cpu = time.perf_counter(), time.process_time()
-    for action in actions:
-        _, _, terminated, truncated, info = env.step(action)
-        if terminated or truncated:
-            _, info = env.reset()
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    ale_steps = (info["frame_number"] - start_frames) / 4
+    if isinstance(env, gym.vector.VectorEnv):  # one sub-env, autoreset inside
+        _, info = env.step(actions[:1])[-2:]
+        start_frames = int(info["frame_number"][0])
+        batched = actions[:, None]
+        wall, cpu = time.perf_counter(), time.process_time()
+        for action in batched:
+            *_, info = env.step(action)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        ale_steps = (int(info["frame_number"][0]) - start_frames) / 4
+    else:
+        _, info = env.reset()
+        start_frames = info["frame_number"]
+        wall, cpu = time.perf_counter(), time.process_time()
+        for action in actions:
+            _, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                _, info = env.reset()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        ale_steps = (info["frame_number"] - start_frames) / 4
     return {
         "agent_wall": len(actions) / wall,
         "ale_wall": ale_steps / wall,

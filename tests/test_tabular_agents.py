@@ -244,3 +244,16 @@ def test_taxi_summary_is_cut_to_a_readable_length():
     agent.bind_env(env)
     text = agent.summary()
     assert "470 more states" in text and len(text.splitlines()) < 40
+
+
+def test_metrics_every_1000_updates_even_with_several_envs():
+    env = gym.make(BOOK)
+    agent = make("q-learning", env, {"exploration": "epsilon-greedy"})
+    reports = []
+    for _ in range(700):  # batches of 3 rows, as from 3 sub-envs: t = 3, 6, ..., 2100
+        agent.observe(Transitions(np.zeros(3, np.int64), np.zeros(3, np.int64), np.zeros(3),
+                                  np.zeros(3, np.int64), np.zeros(3, bool), np.zeros(3, bool), np.arange(3)))
+        metrics = agent.update()
+        if metrics:
+            reports.append((agent.t, sorted(metrics)))
+    assert reports == [(1002, ["epsilon", "learning_rate"]), (2001, ["epsilon", "learning_rate"])]

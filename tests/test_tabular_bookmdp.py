@@ -19,7 +19,7 @@ import pytest
 
 import gymkit
 from gymkit.envs.book_mdp import R, T
-from gymkit.tabular_model import model_from_arrays, q_value_iteration
+from gymkit.tabular_model import model_from_arrays, policy_evaluation, q_value_iteration
 from tests.tabular_driver import drive
 
 EXPLORATION = {
@@ -37,7 +37,7 @@ def q_learning(exploration: str, discount: float, steps: int, seed: int = 0):
     optimal = Q_star.argmax(axis=1)
     env = gym.make("gymkit/BookMDP-v0")
     config = {**EXPLORATION[exploration], "discount_rate": discount, "learning_rate0": 1.0,
-              "learning_rate_decay": 1 - discount, "learning_rate_schedule": "per-pair"}
+              "learning_rate_decay": round(1 - discount, 6), "learning_rate_schedule": "per-pair"}
     agent = gymkit.make_agent("q-learning", env.observation_space, env.action_space, config, seed=seed)
     last_bad = [0]
 
@@ -82,7 +82,9 @@ def test_exploration_function_values_converge_on_the_actions_it_keeps_taking(run
     # decays as 1/N, so the values it keeps using converge, more slowly than under random.
     agent, Q_star, _ = runs_0_9["exploration-function"]
     assert max_error(agent.Q, Q_star, only_greedy=True) < 5.0
-    assert agent.visits[0, 2] < 200 < agent.visits[0, 0]  # s0, a2 is 5.3 worse than a0
+    random_agent = runs_0_9["random"][0]
+    # s0's a2 is 5.3 worse than a0: random exploration keeps taking it, f soon stops.
+    assert agent.visits[0, 2] < 0.05 * random_agent.visits[0, 2]
 
 
 def test_exploration_function_finds_the_optimal_policy_before_random_exploration(runs_0_9):
@@ -94,7 +96,23 @@ def test_exploration_function_finds_the_optimal_policy_before_random_exploration
 @pytest.mark.slow
 @pytest.mark.parametrize("exploration", list(EXPLORATION))
 def test_q_learning_converges_at_the_books_discount(exploration):
-    agent, Q_star, last_bad = q_learning(exploration, 0.95, 1_000_000)
+    """1,000,000 steps at discount 0.95 (about a minute each): Q within 1.0 of Q* (which spans
+    1.1 to 53.9) and the book's policy [0, 2, 1]. Seed 0: random exploration's policy is last
+    wrong at step ~816,000, epsilon-greedy's still flips in s1 a few steps before the end,
+    the exploration function's is last wrong at ~54,000 (see bench/results/tabular.md)."""
+    agent, Q_star, _ = q_learning(exploration, 0.95, 1_000_000)
     assert agent.greedy_policy().tolist() == [0, 2, 1]
-    only_greedy = exploration == "exploration-function"
-    assert max_error(agent.Q, Q_star, only_greedy) < (1.0 if not only_greedy else 2.0)
+    assert max_error(agent.Q, Q_star, only_greedy=exploration == "exploration-function") < 1.0
+
+
+def test_td_learning_converges_to_the_random_policys_state_values():
+    """TD Learning (Eq. 16-4) estimates V of the policy it follows: here uniformly random."""
+    model = model_from_arrays(T, R)
+    random_policy = model.possible / model.possible.sum(axis=1, keepdims=True)
+    V_random = policy_evaluation(model, random_policy, 0.95)  # [-5.31, -21.73, 28.62]
+    env = gym.make("gymkit/BookMDP-v0")
+    config = {"discount_rate": 0.95, "learning_rate0": 1.0, "learning_rate_decay": 0.01}
+    agent = gymkit.make_agent("td-learning", env.observation_space, env.action_space, config, seed=0)
+    drive(env, agent, 100_000, seed=0)
+    assert np.max(np.abs(agent.V - V_random)) < 1.5
+    assert agent.visits.sum() == 100_000 and agent.visits[1, 1] == 0  # never an impossible action

@@ -85,6 +85,20 @@ def test_matches_the_book_function(frame):
     assert np.all(scaled[her_mask(frame)] == -1.0)
 
 
+def test_matches_the_book_function_on_every_colour():
+    """Random screens, plus her colour and colours one away from her sum (447, 449)."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        obs = rng.integers(0, 256, (210, 160, 3), dtype=np.uint8)
+        for rgb, share in [(MSPACMAN_RGB, 0.1), ((210, 164, 73), 0.05), ((210, 164, 75), 0.05)]:
+            obs[rng.random((210, 160)) < share] = rgb
+        book = book_preprocess_observation(obs)
+        assert np.array_equal(preprocess_observation(obs), np.rint(book).astype(np.uint8))
+        np.testing.assert_allclose(
+            preprocess_observation(obs, scale="book"), book / 127.5 - 1, atol=1e-6
+        )
+
+
 def test_book_scaling_spans_minus_one_to_one():
     obs = np.zeros((210, 160, 3), np.uint8)
     obs[1:100] = 255

@@ -137,7 +137,7 @@ def make_atari_vector_env(
     ale-py's vector env repeats each action 4 frames, max-pools the last two, starts with up
     to 30 no-ops, resizes to 84x84 grey and stacks ``frame_stack`` frames, like
     ``AtariPreprocessing`` + ``FrameStackObservation``, but without a Python step per frame:
-    measured here at ~1.35x the agent steps/s of the Python stack for one env (see
+    measured here at ~1.27x the agent steps/s of the Python stack for one env (see
     ``bench/results/atari.md``). Observations are ``(num_envs, frame_stack, 84, 84)`` uint8,
     the layout of the Python recipe. The id's own settings are kept (v5: sticky actions
     0.25, 108,000 frames per episode); rewards are not clipped and losing a life does not

@@ -51,6 +51,16 @@ mspacman_color = MSPACMAN_COLOR_SUM / 3
 OUTPUT_SHAPE = (88, 80)
 SCALES = ("none", "book")
 
+# Greyscale and contrast in one lookup, indexed by the channel sum s in [0, 765]:
+#   uint8:  round(s / 3) = (s + 1) // 3 (s / 3 has fractional part 0, 1/3 or 2/3),
+#   "book": s / 3 / 127.5 - 1 = s / 382.5 - 1, which maps [0, 255] onto [-1, 1];
+# and Ms. Pac-Man's sum (448) maps to 0, resp. -1: the contrast rule.
+_SUMS = np.arange(3 * 255 + 1)
+_GREY_UINT8 = ((_SUMS + 1) // 3).astype(np.uint8)
+_GREY_UINT8[MSPACMAN_COLOR_SUM] = 0
+_GREY_BOOK = (_SUMS / 382.5 - 1).astype(np.float32)
+_GREY_BOOK[MSPACMAN_COLOR_SUM] = -1.0
+
 
 def preprocess_observation(
     obs: np.ndarray, *, scale: str | None = None, keep_dim: bool = False
@@ -66,27 +76,22 @@ def preprocess_observation(
     Returns:
         The preprocessed frame; Ms. Pac-Man's pixels are 0 (uint8) or -1 ("book").
     """
-    img = obs[1:176:2, ::2]  # crop and downsize: a (88, 80, 3) view, nothing copied yet
-    # Integer channel sum in uint16 (at most 3 * 255 = 765): exact, and ~6x faster than
-    # img.sum(axis=2) on this strided view (measured: ~23 us against ~140 us a frame).
-    total = img[..., 0].astype(np.uint16)
-    total += img[..., 1]
-    total += img[..., 2]
-    her_pixels = total == MSPACMAN_COLOR_SUM  # improve contrast: her colour -> 0
     if scale is None or scale == "none":
-        # Rounded mean: sum / 3 has fractional part 0, 1/3 or 2/3, so (sum + 1) // 3 rounds it.
-        total += 1
-        total //= 3
-        img = total.astype(np.uint8)
-        img[her_pixels] = 0
+        table = _GREY_UINT8
     elif scale == "book":
-        # mean / 127.5 - 1 = sum / 382.5 - 1 maps [0, 255] onto [-1, 1]; her pixels -> -1.
-        img = total.astype(np.float32) * np.float32(1 / 382.5) - np.float32(1)
-        img[her_pixels] = -1.0
+        table = _GREY_BOOK
     else:
         raise ConfigError(
             f"unknown scale {scale!r} for the Ms. Pac-Man preprocessing: use one of {SCALES}"
         )
+    img = obs[1:176:2, ::2]  # crop and downsize: a (88, 80, 3) view, nothing copied yet
+    # Integer channel sum (at most 765, exact in uint16), then one table lookup: three passes
+    # over the strided view instead of eight. Measured (CPU): ~29 us a step inside an env loop
+    # against ~37 us for sum-compare-divide; ~19 us in a hot loop against ~144 us for the
+    # book's float mean (bench/results/atari.md).
+    total = np.add(img[..., 0], img[..., 1], dtype=np.uint16)
+    total += img[..., 2]
+    img = table.take(total)
     return img[..., None] if keep_dim else img
 
 

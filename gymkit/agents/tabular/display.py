@@ -2,13 +2,16 @@
 
 ::
 
-    state |     a0 |     a1 |     a2 | greedy
-    ------+--------+--------+--------+-------
-       s0 |  21.89 |  20.80 |  16.86 | a0
-       s1 |   1.12 |      - |   1.18 | a2
-       s2 |      - |  53.87 |      - | a1
+    state |    a0 |    a1 |    a2 | greedy
+    ------+-------+-------+-------+-------
+       s0 | 21.89 | 20.79 | 16.85 |     a0
+       s1 |  1.11 |     - |  1.17 |     a2
+       s2 |     - | 53.86 |     - |     a1
 
-    F →  ←  ←  ←       (FrozenLake-v1: H hole, G goal, ? never visited)
+    ← ↑ ↑ ↑
+    ← H ← H          (FrozenLake-v1's optimal policy: H hole, G goal,
+    ↑ ↓ ← H           ? a state never visited)
+    H → ↓ G
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ def describe_env(env: gym.Env) -> dict[str, Any]:
     if type(inner).__name__ == "FrozenLakeEnv" and desc is not None:
         grid = ["".join(c if c in "HG" else "." for c in row)
                 for row in np.asarray(desc).astype(str).tolist()]
-    elif type(inner).__name__ == "CliffWalkingEnv":
+    elif type(inner).__name__ == "CliffWalkingEnv" and hasattr(inner, "shape"):
         rows, cols = inner.shape
         cells = np.full((rows, cols), ".")
-        cells[np.asarray(inner._cliff)] = "C"
+        cliff = getattr(inner, "_cliff", None)  # private in Gymnasium 1.x: draw it when there
+        if cliff is not None:
+            cells[np.asarray(cliff, dtype=bool)] = "C"
         cells[rows - 1, cols - 1] = "G"
         grid = ["".join(row) for row in cells.tolist()]
     n = getattr(inner.observation_space, "n", None)

@@ -2,7 +2,10 @@
 
 They know only the states and actions, learn from each transition as it happens (in
 :meth:`observe`), and use the book's decaying learning rate
-``alpha_t = learning_rate0 / (1 + t * learning_rate_decay)``, where ``t`` counts updates.
+``alpha_t = learning_rate0 / (1 + t * learning_rate_decay)``, where ``t`` counts updates
+(``learning_rate_schedule: global``, the book's) or, for Q-Learning, the visits ``N(s, a)``
+of the pair being updated (``per-pair``: a pair visited rarely still learns at a useful
+rate; ``learning_rate0 = 1`` with ``learning_rate_decay = 1 - gamma`` converges well).
 
 Q-Learning follows Equation 16-5 (the book's listing swaps alpha and 1 - alpha)::
 
@@ -44,6 +47,11 @@ from gymkit.errors import ConfigError
 METRICS_EVERY = 1000  # updates between two metric reports (a report per step would flood logs)
 
 
+def metrics_due(t: int, t_before: int) -> bool:
+    """True when the last observed batch crossed a multiple of METRICS_EVERY updates."""
+    return t // METRICS_EVERY > t_before // METRICS_EVERY
+
+
 @dataclass(frozen=True)
 class TDLearningConfig(AgentConfig):
     """Settings of TD Learning (the book's defaults)."""
@@ -72,7 +80,10 @@ class QLearningConfig(AgentConfig):
     eps_max: float = param(1.0, "epsilon-greedy: epsilon at the first update", low=0.0, high=1.0)
     eps_min: float = param(0.05, "epsilon-greedy: epsilon after eps_decay_steps updates", low=0.0, high=1.0)
     eps_decay_steps: int = param(10_000, "epsilon-greedy: updates over which epsilon decays linearly", low=1)
-    curiosity: float = param(10.0, "exploration function: K in f(q, n) = q + K / (1 + n) (Eq. 16-6)", low=0.0)
+    curiosity: float = param(
+        300.0, "exploration function: K in f(q, n) = q + K / (1 + n) (Eq. 16-6); scale it with the "
+        "rewards (a few times the largest |reward|: on the book MDP a K below ~50 never goes "
+        "through the fire again)", low=0.0)
 
     def check(self) -> None:
         if self.eps_min > self.eps_max:
@@ -99,7 +110,8 @@ class TDLearningAgent(Agent):
         self.n_actions = int(action_space.n)
         self.V = np.zeros(int(observation_space.n))
         self.visits = np.zeros((int(observation_space.n), self.n_actions), dtype=np.int64)
-        self.t = 0
+        self.t = 0  # updates so far: t in the learning rate and the epsilon schedule
+        self._t_before = 0  # t before the last observe(), to know when metrics are due
         self.env_info: dict | None = None
 
     @classmethod
@@ -115,6 +127,7 @@ class TDLearningAgent(Agent):
 
     def observe(self, batch) -> None:
         c, V = self.config, self.V
+        self._t_before = self.t
         rows = zip(batch.observations.tolist(), batch.actions.tolist(), batch.rewards.tolist(),
                    batch.next_observations.tolist(), batch.terminated.tolist(), strict=True)
         for s, a, r, sp, terminated in rows:
@@ -125,7 +138,7 @@ class TDLearningAgent(Agent):
             self.t += 1
 
     def update(self) -> dict[str, float]:
-        if self.t == 0 or self.t % METRICS_EVERY:
+        if not metrics_due(self.t, self._t_before):
             return {}
         c = self.config
         return {"learning_rate": learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)}
@@ -142,6 +155,7 @@ class TDLearningAgent(Agent):
         arrays, meta = load_tables(directory, ("v_table", "visits"))
         self.V, self.visits = arrays["v_table"], arrays["visits"]
         self.t, self.env_info = int(meta["t"]), meta.get("env_info")
+        self._t_before = self.t
         self.rng.bit_generator.state = meta["rng"]
 
 
@@ -158,7 +172,8 @@ class QLearningAgent(Agent):
         self.Q = np.zeros((n_states, self.n_actions))
         self.visits = np.zeros((n_states, self.n_actions), dtype=np.int64)  # N(s, a)
         self.mask_seen = np.zeros(n_states, dtype=bool)
-        self.t = 0
+        self.t = 0  # updates so far: t in the learning rate and the epsilon schedule
+        self._t_before = 0  # t before the last observe(), to know when metrics are due
         self.env_info: dict | None = None
 
     @classmethod
@@ -208,6 +223,7 @@ class QLearningAgent(Agent):
 
     def observe(self, batch) -> None:
         c, Q, N = self.config, self.Q, self.visits
+        self._t_before = self.t
         gamma, K = c.discount_rate, c.curiosity
         use_f = c.exploration == "exploration-function"
         global_t = c.learning_rate_schedule == "global"
@@ -227,7 +243,7 @@ class QLearningAgent(Agent):
             self.t += 1
 
     def update(self) -> dict[str, float]:
-        if self.t == 0 or self.t % METRICS_EVERY:
+        if not metrics_due(self.t, self._t_before):
             return {}
         c = self.config
         metrics = {"learning_rate": learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)}
@@ -257,4 +273,5 @@ class QLearningAgent(Agent):
         arrays, meta = load_tables(directory, ("q_table", "visits", "mask_seen"))
         self.Q, self.visits, self.mask_seen = arrays["q_table"], arrays["visits"], arrays["mask_seen"]
         self.t, self.env_info = int(meta["t"]), meta.get("env_info")
+        self._t_before = self.t
         self.rng.bit_generator.state = meta["rng"]

@@ -39,7 +39,7 @@ import numpy as np
 from gymkit.encoders.autoencoders.config import AutoencoderConfig
 from gymkit.encoders.autoencoders.layers import DenseTranspose, PixelBias
 from gymkit.encoders.cnn import image_layout
-from gymkit.errors import ConfigError, SpaceError
+from gymkit.errors import ConfigError
 
 #: the conv stack's default coding width: the book's q_network dense layer
 IMAGE_CODINGS = 512
