@@ -262,6 +262,17 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def cmd_figure(args: argparse.Namespace) -> int:
+    from gymkit.wrappers.mspacman import save_preprocessing_figure
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise GymkitError(f"{out} exists: choose another --out, or pass --force to replace it")
+    path = save_preprocessing_figure(out, seed=args.seed)
+    print(f"Figure 16-9 (original frame beside the preprocessed one) written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gymkit", description="Reinforcement-learning agents on Gymnasium and TensorFlow 2.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -282,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list agents, presets and envs")
     p.add_argument("--agent", help="show this agent's config keys instead")
     p.set_defaults(func=cmd_list)
+    p = sub.add_parser("figure", help="draw the book's Figure 16-9: a Ms. Pac-Man frame beside its preprocessed version")
+    p.add_argument("name", choices=["mspacman-preprocessing"], help="which figure")
+    p.add_argument("--out", default="figure_16_9.png", help="PNG file to write (default figure_16_9.png)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="env seed")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=cmd_figure)
     p = sub.add_parser("check-env", help="run Gymnasium's env checker on an env id")
     p.add_argument("env_id")
     p.set_defaults(func=cmd_check_env)

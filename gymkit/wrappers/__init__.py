@@ -75,6 +75,6 @@ def apply_wrappers(env: gym.Env, specs: Any) -> gym.Env:
         cls = resolve_wrapper(name)
         try:
             env = cls(env, **kwargs)
-        except TypeError as exc:
-            raise ConfigError(f"wrapper '{name}' rejected its options {kwargs} ({exc})") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"wrapper '{name}' rejected its options {kwargs} or its env ({exc})") from None
     return env

@@ -22,7 +22,8 @@ class AutoencoderConfig(AgentConfig):
     ``0``/``None`` defaults are resolved from the observations: ``codings`` is half the
     inputs (rounded up) for vectors and 512 for images (the width of the book's
     ``q_network`` dense layer, so the pretrained encoder has the shape of ``book-cnn``);
-    ``hidden_sizes`` is ``(64,)`` for a dense stack and ``()`` after a conv stack.
+    ``hidden_sizes`` is one layer halfway between the inputs and the codings for a dense
+    stack (the book's narrowing sandwich) and ``()`` after a conv stack.
     """
 
     kind: str = param("stacked", "autoencoder kind (chapter 15)", choices=KINDS)

@@ -146,9 +146,10 @@ def resolve_settings(observation_space: Any, config: AutoencoderConfig) -> dict[
     if arch == "conv":
         image_layout(shape)  # raises a SpaceError for shapes that are not images
     n_inputs = int(np.prod(shape))
+    codings = int(config.codings or (IMAGE_CODINGS if is_image else math.ceil(n_inputs / 2)))
     hidden = config.hidden_sizes
-    if hidden is None:
-        hidden = () if config.kind == "linear" or arch == "conv" else (64,)
+    if hidden is None:  # the book's sandwich narrows: one layer halfway between inputs and codings
+        hidden = () if config.kind == "linear" or arch == "conv" else (math.ceil((n_inputs + codings) / 2),)
     loss = config.reconstruction_loss
     if loss == "auto":
         # The book's tip: cross entropy has larger gradients than the MSE. On Ms. Pac-Man
@@ -163,7 +164,7 @@ def resolve_settings(observation_space: Any, config: AutoencoderConfig) -> dict[
     return {
         "kind": config.kind,
         "architecture": arch,
-        "codings": int(config.codings or (IMAGE_CODINGS if is_image else math.ceil(n_inputs / 2))),
+        "codings": codings,
         "hidden_sizes": [int(n) for n in hidden],
         "activation": config.activation or ("elu" if arch == "dense" else "relu"),
         "reconstruction_loss": loss,
@@ -225,7 +226,12 @@ def build_autoencoder(observation_space: Any, config: AutoencoderConfig, *, seed
     kind, act = config.kind, s["activation"]
     counter = iter(range(seed * 1000, seed * 1000 + 1000))
 
-    def init(activation: Any) -> Any:  # He for ReLU/ELU (the book's choice), Glorot otherwise
+    def init(activation: Any, tied: bool = False) -> Any:
+        """He for ReLU/ELU (the book's choice), Glorot otherwise. A tied kernel also serves
+        transposed, where its fan-in is the other side: He's variance 2/fan_in, on the
+        average of both fans, keeps both uses of the kernel at a sane scale."""
+        if tied:
+            return keras.initializers.VarianceScaling(2.0, "fan_avg", "truncated_normal", seed=next(counter))
         cls = keras.initializers.HeNormal if activation in ("relu", "elu") else keras.initializers.GlorotUniform
         return cls(seed=next(counter))
 
@@ -264,7 +270,7 @@ def build_autoencoder(observation_space: Any, config: AutoencoderConfig, *, seed
         coding = j == len(widths) - 1
         e_act = coding_act if coding else act
         d_act = out_act if not stages else act
-        dense = keras.layers.Dense(units, activation=e_act, kernel_initializer=init(e_act),
+        dense = keras.layers.Dense(units, activation=e_act, kernel_initializer=init(e_act, config.tied_weights),
                                    name="codings" if coding else f"hidden_{j}")
         encode, back = [dense], int(np.prod(shape))
         if config.tied_weights:
