@@ -252,3 +252,13 @@ def test_learning_rate_decays_linearly_in_training_steps():
     agent.observe(rows(np.ones((1, 2)), [0], [1.0], np.ones((1, 2)), [False], [False]))
     agent.update()
     assert float(agent.learner.optimizer.learning_rate) == pytest.approx(0.001, rel=1e-5)
+
+
+def test_torch_style_initialisation_bounds_and_copy():
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [64], "initializer": "torch"}, seed=0)
+    kernel_0, bias_0, kernel_1, _ = agent.critic.get_weights()
+    assert np.abs(kernel_0).max() <= 1 / np.sqrt(2) and np.abs(bias_0).max() <= 1 / np.sqrt(2)
+    assert np.abs(kernel_1).max() <= 1 / 8 and np.abs(kernel_1).max() > 0.9 / 8  # U(+-1/sqrt(64))
+    assert np.abs(bias_0).min() > 0  # biases drawn too, not zeros
+    for a, c in zip(agent.actor.get_weights(), agent.critic.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, c)

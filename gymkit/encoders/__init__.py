@@ -6,6 +6,8 @@ DQN), so any encoder here plugs into any neural agent. Encoders are named by a s
     "mlp"                  dense layers (sizes from the agent's config)
     "book-cnn"             the book's q_network conv stack (32/64/64 maps, 8/4/3 kernels, 4/2/1 strides)
     "nature-cnn"           the Nature DQN conv stack (VALID padding)
+    "simple-rnn", "lstm", "gru"   recurrent: (batch, time, *obs) sequences with a mask,
+                           stacked (hidden_sizes), dropout, LSTM peepholes (gymkit.encoders.recurrent)
     "module:function"      any function(observation_space, **options) -> keras.Model
     "autoencoder@PATH"     a pretrained encoder (``gymkit pretrain``), frozen; the issue's
                            spelling "autoencoder:PATH" is accepted when PATH is an existing file
@@ -32,6 +34,9 @@ ENCODERS: dict[str, str] = {
     "nature-cnn": "gymkit.encoders.cnn:build_nature_cnn",
     "autoencoder": "gymkit.encoders.autoencoders:build_autoencoder_encoder",
     "autoencoder-finetune": "gymkit.encoders.autoencoders:build_finetuned_encoder",
+    "simple-rnn": "gymkit.encoders.recurrent:build_simple_rnn",
+    "lstm": "gymkit.encoders.recurrent:build_lstm",
+    "gru": "gymkit.encoders.recurrent:build_gru",
 }
 #: encoders whose spec carries a file path: "name@PATH", or "name:PATH" when PATH is a file
 PATH_ENCODERS = ("autoencoder", "autoencoder-finetune")

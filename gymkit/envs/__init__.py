@@ -15,6 +15,11 @@ GYMKIT_ENVS: dict[str, tuple[str, int | None, str]] = {
         1000,
         "The 3-state MDP of Figure 16-8 (exposes T, R and possible actions; action mask in info).",
     ),
+    "gymkit/EmbeddedReber-v0": (
+        "gymkit.envs.reber:EmbeddedReberEnv",
+        None,  # episodes end by themselves (max_length - 2 steps at most)
+        "Read an embedded Reber string one-hot, then answer its second symbol (memory task).",
+    ),
 }
 
 

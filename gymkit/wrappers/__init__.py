@@ -23,6 +23,7 @@ from gymkit.errors import ConfigError, did_you_mean
 WRAPPERS: dict[str, str] = {
     "mspacman": "gymkit.wrappers.mspacman:MsPacmanPreprocessing",
     "skip-start": "gymkit.wrappers.skip_start:SkipStart",
+    "velocity-mask": "gymkit.wrappers.masking:VelocityMask",
     "atari": "gymnasium.wrappers:AtariPreprocessing",
     "frame-stack": "gymnasium.wrappers:FrameStackObservation",
     "time-limit": "gymnasium.wrappers:TimeLimit",

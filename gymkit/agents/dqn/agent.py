@@ -75,6 +75,10 @@ class DQNAgent(Agent):
         build = dict(hidden_sizes=config.hidden_sizes, dueling=config.dueling, seed=self.seed)
         self.critic = q_network(config.encoder, observation_space, self.n_actions, name="critic", **build)
         self.actor = q_network(config.encoder, observation_space, self.n_actions, name="actor", **build)
+        if config.initializer == "torch":
+            from gymkit.agents.dqn.networks import torch_style_init
+
+            torch_style_init(self.critic, self.seed)
         self.learner = Learner(self.critic, self.actor, config, self.obs_shape, self.obs_dtype)
         self.learner.copy_critic_to_actor()
         self.env_steps = 0

@@ -21,6 +21,8 @@ class DQNConfig(AgentConfig):
     # -- networks ---------------------------------------------------------------------------
     encoder: str = param("mlp", "encoder spec: mlp, book-cnn, nature-cnn or module:function")
     hidden_sizes: tuple[int, ...] = param((64, 64), "units per hidden layer of the mlp encoder", low=1)
+    initializer: str = param("he", "weight init: he (the book's He init) or torch (U(+-1/sqrt(fan_in)) "
+                             "for weights and biases, PyTorch's default, as in SB3)", choices=("he", "torch"))
     dueling: bool = param(False, "dueling head: Q = V + A - mean(A)")
     act_with: str = param("actor", "network that plays: actor (the book) or critic (Nature DQN)",
                           choices=("actor", "critic"))

@@ -84,6 +84,30 @@ def DuelingCombine(**kwargs: Any) -> Any:  # noqa: N802 - a layer factory, named
     return _dueling_layer()(**kwargs)
 
 
+def torch_style_init(model: Any, seed: int) -> None:
+    """Re-draw every Dense/Conv kernel and bias from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+
+    This is PyTorch's default initialisation (``kaiming_uniform_(a=sqrt(5))``), the one
+    Stable-Baselines3's networks start from; seeded, so two calls with one seed agree.
+    """
+    rng = np.random.default_rng(seed)
+    for layer in _leaf_layers(model):
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        bound = 1.0 / np.sqrt(int(np.prod(kernel.shape[:-1])))  # fan_in = all but the output axis
+        kernel.assign(rng.uniform(-bound, bound, tuple(kernel.shape)).astype(np.float32))
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.assign(rng.uniform(-bound, bound, tuple(layer.bias.shape)).astype(np.float32))
+
+
+def _leaf_layers(model: Any) -> list[Any]:
+    out = []
+    for layer in model.layers:
+        out.extend(_leaf_layers(layer) if hasattr(layer, "layers") else [layer])
+    return out
+
+
 def copy_critic_to_actor(critic: Any, actor: Any) -> None:
     """Assign every critic variable to the actor's (the book's ``copy_critic_to_actor`` op)."""
     for actor_var, critic_var in zip(actor.weights, critic.weights, strict=True):
