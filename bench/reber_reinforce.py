@@ -13,6 +13,7 @@ encoder sees only the current symbol. Accuracy is the greedy policy's over ``--e
 episodes of seeds disjoint from training.
 
     python bench/reber_reinforce.py --encoder lstm --seeds 0 1 2
+    python bench/reber_reinforce.py --encoder lstm --peephole --seeds 0 1 2
     python bench/reber_reinforce.py --encoder mlp --seeds 0 1 2
 """
 
@@ -37,10 +38,11 @@ class Policy:
     """Encoder + dense head of 2 logits; recurrent encoders act with a carried state."""
 
     def __init__(self, space: gym.Space, encoder: str, units: int, lr: float, seed: int,
-                 entropy: float = 0.0) -> None:
+                 entropy: float = 0.0, peephole: bool = False) -> None:
         self.entropy = entropy
         self.recurrent = encoder != "mlp"
         self.encoder = make_encoder(encoder, space, hidden_sizes=[units], seed=seed,
+                                    **({"peephole": peephole} if encoder == "lstm" else {}),
                                     **({} if self.recurrent else {"activation": "tanh"}))
         self.head = keras.layers.Dense(2, kernel_initializer=keras.initializers.GlorotUniform(seed + 1))
         self.head.build((None, units))
@@ -105,10 +107,10 @@ def play(policy: Policy, envs: list, seeds: list[int], rng: np.random.Generator 
 
 
 def run(encoder: str, seed: int, updates: int, batch: int, units: int, lr: float, n_eval: int,
-        entropy: float = 0.0) -> dict:
+        entropy: float = 0.0, peephole: bool = False) -> dict:
     keras.utils.set_random_seed(seed)
     envs = [gym.make("gymkit/EmbeddedReber-v0") for _ in range(batch)]
-    policy = Policy(envs[0].observation_space, encoder, units, lr, seed, entropy)
+    policy = Policy(envs[0].observation_space, encoder, units, lr, seed, entropy, peephole)
     rng = np.random.default_rng(seed)
     start, curve = time.perf_counter(), []
     for u in range(updates):
@@ -135,11 +137,14 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=32)
     ap.add_argument("--lr", type=float, default=0.003)
     ap.add_argument("--eval", type=int, default=1024)
+    ap.add_argument("--peephole", action="store_true", help="LSTM with peephole connections")
     ap.add_argument("--entropy", type=float, default=0.0, help="entropy bonus coefficient")
     args = ap.parse_args()
     for seed in args.seeds:
-        r = run(args.encoder, seed, args.updates, args.batch, args.units, args.lr, args.eval, args.entropy)
-        print(f"{r['encoder']:>10} seed {r['seed']}: greedy accuracy {r['accuracy']:.3f} over {args.eval} "
+        r = run(args.encoder, seed, args.updates, args.batch, args.units, args.lr, args.eval, args.entropy,
+                args.peephole)
+        name = r["encoder"] + ("+peephole" if args.peephole else "")
+        print(f"{name:>14} seed {r['seed']}: greedy accuracy {r['accuracy']:.3f} over {args.eval} "
               f"episodes; last-20-batch train accuracy {r['train_last20']:.3f}; {r['seconds']:.0f}s", flush=True)
 
 

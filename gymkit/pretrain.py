@@ -12,6 +12,7 @@ reconstruction error. The output directory receives:
 
     encoder.keras        observations -> codings, for agents: encoder=autoencoder@DIR/encoder.keras
     encoder.json         what the encoder was trained on (env, wrappers, settings)
+    autoencoder.weights.npz   every variable, decoder included (``saving.load_pretrained(DIR)``)
     pretrain.json        kind, env, policy, held-out and training MSE, a baseline, settings, history
     reconstructions.png  originals beside reconstructions (held-out observations)
     samples.png          variational kind: decoded codings drawn from N(0, I)
@@ -33,7 +34,6 @@ import numpy as np
 
 from gymkit.errors import ConfigError, RunDirError, SpaceError
 
-FILES = ("encoder.keras", "encoder.json", "pretrain.json", "reconstructions.png")
 
 
 @dataclass
@@ -186,7 +186,7 @@ def _train_and_write(space: Any, config: Any, data: np.ndarray, n_held: int, see
     from gymkit.checkpoint import write_json_atomic
     from gymkit.encoders.autoencoders.models import build_autoencoder
     from gymkit.encoders.autoencoders.pictures import save_reconstructions, save_samples
-    from gymkit.encoders.autoencoders.saving import save_encoder
+    from gymkit.encoders.autoencoders.saving import save_autoencoder_weights, save_encoder
     from gymkit.encoders.autoencoders.training import reconstruct, train_autoencoder
     from gymkit.run_config import versions
 
@@ -218,8 +218,9 @@ def _train_and_write(space: Any, config: Any, data: np.ndarray, n_held: int, see
     save_encoder(ae.encoder, folder / "encoder.keras",
                  {"kind": config.kind, **source, "settings": ae.settings,
                   "reconstruction_mse_held_out": info["reconstruction_mse"]["held_out"]})
+    save_autoencoder_weights(ae, folder / "autoencoder.weights.npz")
     which = "held-out" if len(held) else "training"
-    title = f"{config.kind} autoencoder on {source['env']}: {which} MSE {mse:.4g} ({units})"
+    title = f"{config.kind} autoencoder on {source['env']}\n{which} MSE {mse:.4g} ({units})"
     save_reconstructions(x0, rebuilt, folder / "reconstructions.png", ae.settings, title)
     if ae.gamma_layer is not None:
         codings = np.random.default_rng(seed + 1).standard_normal((24, ae.settings["codings"]))

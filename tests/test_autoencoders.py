@@ -321,8 +321,8 @@ def test_pretrain_cli_on_cartpole(cli, tmp_path):
     res = cli("pretrain", "--env", "CartPole-v1", "--kind", "linear", "--codings", "2", "--observations", "1500",
               "--epochs", "60", "--set", "learning_rate=0.01", "--seed", "1", "--out", str(out))
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["encoder.json", "encoder.keras", "pretrain.json",
-                                                      "reconstructions.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["autoencoder.weights.npz", "encoder.json", "encoder.keras",
+                                                      "pretrain.json", "reconstructions.png"]
     info = json.loads((out / "pretrain.json").read_text())
     assert info["kind"] == "linear" and info["env"] == "CartPole-v1" and info["policy"] == "random"
     assert info["observations"] == {"train": 1350, "held_out": 150, "episodes": info["observations"]["episodes"],
@@ -344,6 +344,10 @@ def test_pretrain_cli_on_cartpole(cli, tmp_path):
     assert mse["train"] == pytest.approx(pca_mse(z_train), rel=0.02)  # 0.1160 vs 0.1155 measured
     assert mse["held_out"] == pytest.approx(pca_mse(z_held), rel=0.1)  # 0.2118 vs 0.2013 measured
     assert mse["held_out"] < 0.3 * mse["mean_input_baseline"]
+    # the whole autoencoder comes back from the directory: same held-out error
+    from gymkit.encoders.autoencoders.saving import load_pretrained
+
+    assert reconstruction_mse(load_pretrained(out), data[1350:]) == pytest.approx(mse["held_out"], rel=1e-5)
     assert f"autoencoder@{out / 'encoder.keras'}" in res.stdout
 
     again = cli("pretrain", "--env", "CartPole-v1", "--kind", "linear", "--out", str(out))
@@ -357,3 +361,21 @@ def test_pretrain_cli_on_cartpole(cli, tmp_path):
     res = cli("pretrain", "--env", "gymkit/BookMDP-v0", "--kind", "stacked", "--out", str(bad))
     assert res.returncode == 2 and "Box observations" in res.stderr
     assert not bad.exists() and not list(tmp_path.glob(".tmp-*"))
+
+
+def test_pretrain_with_a_trained_runs_agent_playing(tmp_path):
+    import gymkit
+    from gymkit.errors import SpaceError
+    from gymkit.pretrain import pretrain
+
+    run = tmp_path / "hardcoded"
+    gymkit.train("hardcoded", "CartPole-v1", steps=200, eval_episodes=0, run_dir=str(run), progress=False)
+    quick = {"epochs": 1, "hidden_sizes": [3]}
+    by_run = pretrain(kind="stacked", policy_run=run, observations=600, overrides=quick, out=tmp_path / "a", log=None)
+    by_random = pretrain("CartPole-v1", "stacked", observations=600, overrides=quick, out=tmp_path / "b", log=None)
+    assert by_run.info["policy"] == "run" and by_run.info["env"] == "CartPole-v1"  # the run's env
+    # the hard-coded policy (push toward the lean) keeps the pole up about twice as long as random play
+    assert by_run.info["observations"]["episodes"] < 0.7 * by_random.info["observations"]["episodes"]
+    with pytest.raises(SpaceError, match="use the env and wrappers it was trained with"):
+        pretrain("Acrobot-v1", "stacked", policy_run=run, observations=100, out=tmp_path / "c", log=None)
+    assert not (tmp_path / "c").exists()

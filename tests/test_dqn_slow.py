@@ -9,8 +9,9 @@ import pytest
 def test_dqn_cartpole_preset_solves_cartpole():
     from gymkit.loop import train
 
-    # Seeds 1 and 2 solve (eval 493.1 and 500.0), seed 0 does not (217.6): see bench/results/dqn.md.
-    result = train(preset="dqn-cartpole", seed=2, progress=False)  # 50,000 env steps
+    # Measured with one TF thread: seeds 1 and 2 solve (500.0, 500.0), seed 0 falls short
+    # (439.9); XLA/oneDNN results change with the thread count. See bench/results/dqn.md.
+    result = train(preset="dqn-cartpole", seed=1, progress=False)  # 50,000 env steps
     assert result.steps == 50_000
     assert len(result.evaluation.returns) == 20
     assert result.evaluation.mean >= 475.0, result.evaluation

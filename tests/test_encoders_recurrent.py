@@ -136,6 +136,17 @@ def test_weights_are_fixed_by_the_seed_and_stacks_are_seeded_per_layer():
     assert not np.array_equal(a.get_weights()[1], a.get_weights()[4])  # two 6x6 recurrent kernels
 
 
+def test_weights_survive_save_weights_and_load_weights(tmp_path):
+    x = np.random.default_rng(4).normal(size=(2, 3, 3)).astype(np.float32)
+    a = make_encoder("lstm", SPACE, hidden_sizes=[4, 4], peephole=True, seed=0)
+    b = make_encoder("lstm", SPACE, hidden_sizes=[4, 4], peephole=True, seed=9)
+    for w in a.weights:  # make the peepholes non-zero so that they are checked too
+        w.assign(w + 0.1)
+    a.save_weights(tmp_path / "enc.weights.h5")
+    b.load_weights(tmp_path / "enc.weights.h5")
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+
+
 def test_image_like_observations_are_flattened_per_step():
     space = gym.spaces.Box(0, 1, shape=(2, 3), dtype=np.float32)
     enc = make_encoder("gru", space, hidden_sizes=[4], seed=0)
@@ -149,3 +160,11 @@ def test_bad_options_are_config_errors():
         make_encoder("lstm", SPACE, hidden_sizes=[])
     with pytest.raises(ConfigError, match="dropout"):
         make_encoder("lstm", SPACE, dropout=1.0)
+
+
+def test_reinforce_refuses_a_recurrent_encoder_in_words():
+    import gymkit
+
+    env = gym.make("gymkit/EmbeddedReber-v0")
+    with pytest.raises(ConfigError, match="recurrent"):
+        gymkit.make_agent("reinforce", env.observation_space, env.action_space, {"encoder": "lstm"}, seed=0)

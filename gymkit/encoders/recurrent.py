@@ -164,7 +164,7 @@ def build_recurrent(
     model = RecurrentEncoder(tuple(observation_space.shape), cell=cell, hidden_sizes=hidden_sizes,
                              dropout=dropout, peephole=peephole, seed=seed,
                              name=name or f"{cell.replace('-', '_')}_encoder")
-    model.run(np.zeros((1, 1, *observation_space.shape), np.float32))
+    model(np.zeros((1, 1, *observation_space.shape), np.float32))  # via __call__: marks it built
     return model
 
 

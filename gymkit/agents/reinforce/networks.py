@@ -40,12 +40,18 @@ def build_encoder(observation_space: gym.Space, config: Any, seed: int, name: st
         options = {k: v for k, v in options.items() if k in params}
     options.update(config.encoder_options or {})
     try:
-        return make_encoder(config.encoder, observation_space, **options)
+        encoder = make_encoder(config.encoder, observation_space, **options)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
             f"encoder {config.encoder!r} could not be built for {observation_space} ({exc}): "
             "check encoder_options and the observation space"
         ) from None
+    if getattr(encoder, "is_recurrent", False):  # needs a per-env state reset at episode starts
+        raise ConfigError(
+            f"encoder {config.encoder!r} is recurrent, which the REINFORCE agent does not support yet: "
+            "use a feed-forward encoder (e.g. mlp), or bench/reber_reinforce.py for recurrent REINFORCE"
+        )
+    return encoder
 
 
 def _head(encoder: keras.Model, units: int, init: Any, name: str) -> keras.Model:

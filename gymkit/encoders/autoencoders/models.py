@@ -66,6 +66,8 @@ class Autoencoder:
     noise: Any | None  # GaussianNoise or Dropout (denoising), active only in training
     gamma_layer: Any | None  # variational: gamma = log(sigma^2)
     logits: bool  # the last decoder layer outputs logits (cross-entropy loss)
+    #: (mean, variance) of the standardisation (Keras keeps them as constants, not variables)
+    standardization: tuple[np.ndarray, np.ndarray] | None = field(init=False, default=None)
     encoder: keras.Model = field(init=False)  # observations -> codings (what agents load)
     decoder: keras.Model = field(init=False)  # codings -> reconstruction of x0
 
@@ -200,20 +202,25 @@ def _prepare(observation_space: Any, s: dict[str, Any], mean: Any, variance: Any
 
 
 def build_autoencoder(observation_space: Any, config: AutoencoderConfig, *, seed: int = 0,
-                      observations: np.ndarray | None = None) -> Autoencoder:
+                      observations: np.ndarray | None = None,
+                      standardization: tuple[np.ndarray, np.ndarray] | None = None) -> Autoencoder:
     """Build (untrained) the autoencoder ``config`` describes for ``observation_space``.
 
     Args:
         observation_space: a Box; vectors get dense layers, images (2-D and up) conv layers.
         config: the autoencoder's settings.
         seed: seeds every initializer and the noise.
-        observations: the training observations, for the standardisation statistics.
+        observations: the training observations, for the standardisation statistics and
+            the decoder's initial output bias (their mean).
+        standardization: ``(mean, variance)`` to use instead of the observations' (loading).
     """
     s = resolve_settings(observation_space, config)
     mean = variance = None
     if s["standardize"]:
         n = int(np.prod(s["observation_shape"]))
-        if observations is not None and len(observations):
+        if standardization is not None:
+            mean, variance = standardization
+        elif observations is not None and len(observations):
             flat = np.asarray(observations, np.float64).reshape(len(observations), n)
             mean, variance = flat.mean(axis=0), flat.var(axis=0)
         else:
@@ -292,6 +299,7 @@ def build_autoencoder(observation_space: Any, config: AutoencoderConfig, *, seed
     if kind == "variational":
         gamma = keras.layers.Dense(s["codings"], kernel_initializer=init(None), name="codings_gamma")
     ae = Autoencoder(kind, config, s, observation_space, prepare, stages, noise, gamma, logits)
+    ae.standardization = None if mean is None else (np.asarray(mean), np.asarray(variance))
     if s["architecture"] == "dense":  # the output layer's own bias (conv: the PixelBias)
         ae.stages[0].decode[0].bias.assign(output_bias)
     return ae

@@ -63,9 +63,11 @@ def _write_tiles(picture: np.ndarray, path: Path) -> None:
 
 def save_reconstructions(x0: np.ndarray, reconstructions: np.ndarray, path: str | Path,
                          settings: dict[str, Any], title: str, count: int = 6) -> Path:
-    """Originals (left) beside their reconstructions (right), ``count`` observations."""
+    """Originals beside their reconstructions, ``count`` observations spread evenly over the
+    given ones (consecutive frames of a game are near-copies)."""
     path = Path(path)
-    x0, out = x0[:count], reconstructions[:count]
+    picks = np.unique(np.linspace(0, len(x0) - 1, min(count, len(x0))).round().astype(int))
+    x0, out = x0[picks], reconstructions[picks]
     frames, rebuilt = as_frames(x0, settings), as_frames(out, settings)
     low, high = (0.0, 1.0) if settings["observation_dtype"] == "uint8" else (
         float(min(x0.min(), out.min())), float(max(x0.max(), out.max())))
@@ -89,14 +91,19 @@ def save_reconstructions(x0: np.ndarray, reconstructions: np.ndarray, path: str 
             ax.set_xlabel("input")
             ax.set_ylabel("observation")
         fig.colorbar(im, ax=list(axes))
-    else:
-        fig = make((5, 2.6 * len(frames)))
-        axes = fig.subplots(len(frames), 2, squeeze=False)
-        for row, (a, b) in enumerate(zip(frames, rebuilt, strict=True)):
-            for ax, img, name in ((axes[row, 0], a, "original"), (axes[row, 1], b, "reconstruction")):
+    else:  # pairs side by side, three pairs a row
+        pairs_per_row = min(3, len(frames))
+        rows = -(-len(frames) // pairs_per_row)
+        height, width = frames[0].shape
+        fig = make((2.0 * 2 * pairs_per_row * width / max(height, width) + 0.5, 2.2 * rows + 0.8))
+        axes = fig.subplots(rows, 2 * pairs_per_row, squeeze=False)
+        for ax in axes.flat:
+            ax.axis("off")
+        for k, (a, b) in enumerate(zip(frames, rebuilt, strict=True)):
+            r, c = divmod(k, pairs_per_row)
+            for ax, img, name in ((axes[r, 2 * c], a, "original"), (axes[r, 2 * c + 1], b, "reconstruction")):
                 ax.imshow(img, cmap="gray", vmin=low, vmax=high, interpolation="nearest")
-                ax.set_title(name if row == 0 else "")
-                ax.axis("off")
+                ax.set_title(name, fontsize=9)
     fig.suptitle(title)
     fig.savefig(path, dpi=90)
     return path

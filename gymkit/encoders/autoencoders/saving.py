@@ -115,3 +115,50 @@ def build_finetuned_encoder(observation_space: Any, path: str | None = None, **o
     """The encoder spec ``autoencoder-finetune@PATH``: ``autoencoder@PATH`` with ``trainable=True``."""
     options.pop("trainable", None)
     return build_autoencoder_encoder(observation_space, path=path, trainable=True, **options)
+
+
+# -- the whole autoencoder (decoder included), to draw pictures or train it further -----------
+
+
+def _all_variables(ae: Any) -> list[Any]:
+    from gymkit.encoders.autoencoders.models import unique_variables
+
+    layers = [layer for s in ae.stages for layer in s.encode + s.decode]
+    layers += [ae.gamma_layer] if ae.gamma_layer is not None else []
+    return unique_variables([*ae.prepare.weights, *(v for layer in layers for v in layer.weights)])
+
+
+def save_autoencoder_weights(ae: Any, path: str | Path) -> None:
+    """Every variable of ``ae`` (preparation, encoder, decoder) to an ``.npz`` file."""
+    arrays = {f"{i:03d}:{v.path}": np.asarray(v.numpy()) for i, v in enumerate(_all_variables(ae))}
+    if ae.standardization is not None:
+        arrays["standardization:0_mean"], arrays["standardization:1_variance"] = ae.standardization
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_pretrained(directory: str | Path) -> Any:
+    """The whole autoencoder a ``gymkit pretrain`` directory holds, rebuilt and loaded."""
+    import gymnasium as gym
+
+    from gymkit.encoders.autoencoders.config import AutoencoderConfig
+    from gymkit.encoders.autoencoders.models import build_autoencoder
+
+    directory = Path(directory)
+    info = json.loads((directory / "pretrain.json").read_text(encoding="utf-8"))
+    shape, dtype = tuple(info["observations"]["shape"]), np.dtype(info["observations"]["dtype"])
+    low, high = (0, 255) if dtype == np.uint8 else (-np.inf, np.inf)
+    with np.load(directory / "autoencoder.weights.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    stats = [arrays.pop(k) for k in sorted(k for k in list(arrays) if k.startswith("standardization:"))]
+    ae = build_autoencoder(gym.spaces.Box(low, high, shape, dtype), AutoencoderConfig.from_dict(info["config"]),
+                           seed=int(info["seed"]), standardization=tuple(stats) if stats else None)
+    variables = _all_variables(ae)
+    names = sorted(arrays)
+    if len(names) != len(variables):
+        raise ConfigError(f"{directory / 'autoencoder.weights.npz'} holds {len(names)} arrays, the "
+                          f"autoencoder of pretrain.json has {len(variables)} variables")
+    for name, variable in zip(names, variables, strict=True):
+        variable.assign(arrays[name])
+    ae.settings["seed"] = int(info["seed"])
+    return ae
