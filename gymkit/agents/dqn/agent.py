@@ -78,7 +78,8 @@ class DQNAgent(Agent):
         if config.initializer == "torch":
             from gymkit.agents.dqn.networks import torch_style_init
 
-            torch_style_init(self.critic, self.seed)
+            built_here = config.encoder in ("mlp", "book-cnn", "nature-cnn")  # not pretrained
+            torch_style_init(self.critic, self.seed, encoder_too=built_here)
         self.learner = Learner(self.critic, self.actor, config, self.obs_shape, self.obs_dtype)
         self.learner.copy_critic_to_actor()
         self.env_steps = 0

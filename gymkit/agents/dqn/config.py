@@ -58,6 +58,11 @@ class DQNConfig(AgentConfig):
                             low=0.0, high=1.0)
 
     def check(self) -> None:
+        if self.batch_size > self.replay_memory_size:
+            raise ConfigError(
+                f"batch_size={self.batch_size} is larger than replay_memory_size="
+                f"{self.replay_memory_size}: give a smaller batch_size or a larger replay_memory_size"
+            )
         if self.eps_min > self.eps_max:
             raise ConfigError(
                 f"eps_min={self.eps_min} is above eps_max={self.eps_max}: give eps_min <= eps_max"

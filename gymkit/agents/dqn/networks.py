@@ -84,14 +84,17 @@ def DuelingCombine(**kwargs: Any) -> Any:  # noqa: N802 - a layer factory, named
     return _dueling_layer()(**kwargs)
 
 
-def torch_style_init(model: Any, seed: int) -> None:
+def torch_style_init(model: Any, seed: int, *, encoder_too: bool = True) -> None:
     """Re-draw every Dense/Conv kernel and bias from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
 
     This is PyTorch's default initialisation (``kaiming_uniform_(a=sqrt(5))``), the one
     Stable-Baselines3's networks start from; seeded, so two calls with one seed agree.
+    With ``encoder_too=False`` only the head is re-drawn (a pretrained encoder keeps its weights).
     """
     rng = np.random.default_rng(seed)
-    for layer in _leaf_layers(model):
+    layers = _leaf_layers(model) if encoder_too else [
+        layer for layer in model.layers if not hasattr(layer, "layers")]
+    for layer in layers:
         kernel = getattr(layer, "kernel", None)
         if kernel is None:
             continue
