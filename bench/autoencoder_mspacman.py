@@ -11,6 +11,8 @@ Stages (each skipped when its output directory exists, so the script can be resu
 4. ``plot``: ``gymkit plot`` of both runs, and a summary line per run.
 
     python bench/autoencoder_mspacman.py --dir runs/ae-bench --steps 40000 --observations 20000 --epochs 8
+    python bench/autoencoder_mspacman.py --dir runs/ae-bench-s1 --seed 1 --encoder runs/ae-bench/autoencoder/encoder.keras
+    python bench/autoencoder_mspacman.py --stage plot --plot-dirs runs/ae-bench runs/ae-bench-s1
 """
 
 from __future__ import annotations
@@ -44,10 +46,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--encoder", help="use this pretrained encoder.keras (skips pretraining), e.g. "
+                                          "another seed's, so DQN seeds vary over one encoder")
+    parser.add_argument("--plot-dirs", nargs="*", help="plot these bench dirs together (several seeds)")
     args = parser.parse_args()
     base = Path(args.dir)
     ae_dir, frozen_dir, scratch_dir = base / "autoencoder", base / "dqn-frozen", base / "dqn-scratch"
+    encoder_file = Path(args.encoder) if args.encoder else ae_dir / "encoder.keras"
     stages = ["pretrain", "frozen", "scratch", "plot"] if args.stage == "all" else [args.stage]
+    if args.encoder:
+        stages = [s for s in stages if s != "pretrain"]
 
     if "pretrain" in stages and not ae_dir.exists():
         from gymkit.pretrain import pretrain
@@ -61,7 +69,7 @@ def main() -> None:
         images.mkdir(parents=True, exist_ok=True)
         shutil.copy(ae_dir / "reconstructions.png", images / "mspacman_autoencoder.png")
 
-    for stage, run_dir, encoder in (("frozen", frozen_dir, f"autoencoder@{ae_dir / 'encoder.keras'}"),
+    for stage, run_dir, encoder in (("frozen", frozen_dir, f"autoencoder@{encoder_file}"),
                                     ("scratch", scratch_dir, "book-cnn")):
         if stage not in stages or run_dir.exists():
             continue
@@ -78,11 +86,13 @@ def main() -> None:
                           "eval_mean": ev.mean if ev else None, "eval_std": ev.std if ev else None}),
               flush=True)
 
-    if "plot" in stages and frozen_dir.exists() and scratch_dir.exists():
+    bases = [Path(d) for d in (args.plot_dirs or [base])]
+    runs = [str(b / name) for name in ("dqn-frozen", "dqn-scratch") for b in bases if (b / name).exists()]
+    if "plot" in stages and runs:
         from gymkit.cli import main as gymkit
 
         out = ROOT / "docs" / "images" / "mspacman_pretrained_vs_scratch.png"
-        gymkit(["plot", str(frozen_dir), str(scratch_dir), "--out", str(out),
+        gymkit(["plot", *runs, "--out", str(out),
                 "--title", f"DQN on Ms. Pac-Man, {args.steps:,} steps: frozen pretrained encoder vs scratch"])
 
 

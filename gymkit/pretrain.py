@@ -35,7 +35,6 @@ import numpy as np
 from gymkit.errors import ConfigError, RunDirError, SpaceError
 
 
-
 @dataclass
 class PretrainResult:
     """What :func:`pretrain` wrote and measured."""
