@@ -8,6 +8,7 @@ Stages (each skipped when its output directory exists, so the script can be resu
    ``book-cnn`` (conv 32/64/64, dense 512).
 2. ``frozen``: the ``dqn-mspacman-book`` preset with ``encoder=autoencoder@.../encoder.keras``.
 3. ``scratch``: the same preset and settings with ``encoder=book-cnn``.
+(``measure``, after pretraining: the held-out error over all pixels and over the moving ones.)
 4. ``plot``: ``gymkit plot`` of both runs, and a summary line per run.
 
     python bench/autoencoder_mspacman.py --dir runs/ae-bench --steps 40000 --observations 20000 --epochs 8
@@ -37,10 +38,42 @@ def dqn_overrides(steps: int) -> dict:
     return {"eps_decay_unit": "env_steps", "eps_decay_steps": steps // 2}
 
 
+def measure(ae_dir: Path, seed: int) -> dict:
+    """Held-out MSE of the autoencoder and of the mean training frame, over all pixels and
+    over the pixels that differ from the mean frame by more than 0.1 (sprites, eaten pellets):
+    the mean frame already gets the maze right, so the second figure says whether the
+    codings hold what moves. The held-out frames are collected again (seeded random play)."""
+    import numpy as np
+
+    from gymkit.config import load_preset
+    from gymkit.encoders.autoencoders.saving import load_pretrained
+    from gymkit.encoders.autoencoders.training import reconstruct
+    from gymkit.envs.factory import make_env
+    from gymkit.pretrain import collect_observations
+
+    info = json.loads((ae_dir / "pretrain.json").read_text())
+    n_train, n_held = info["observations"]["train"], info["observations"]["held_out"]
+    preset = load_preset("dqn-mspacman-book")
+    env = make_env(preset.env, preset.env_kwargs, preset.wrappers)
+    data, _ = collect_observations(env, n_train + n_held, seed=seed)
+    env.close()
+    ae = load_pretrained(ae_dir)
+    x0, rebuilt = reconstruct(ae, data[n_train:])
+    mean_frame = np.concatenate([reconstruct(ae, data[i:i + 2000])[0] for i in range(0, n_train, 2000)]
+                                )[:n_train].mean(axis=0)
+    moving = np.abs(x0 - mean_frame) > 0.1
+    return {"held_out_mse": float(np.mean((rebuilt - x0) ** 2)),
+            "mean_frame_mse": float(np.mean((mean_frame - x0) ** 2)),
+            "moving_pixel_fraction": float(moving.mean()),
+            "moving_pixels_mse": float(np.mean(((rebuilt - x0) ** 2)[moving])),
+            "moving_pixels_mean_frame_mse": float(np.mean(((mean_frame - x0) ** 2)[moving]))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dir", default="runs/ae-bench", help="where the runs go")
-    parser.add_argument("--stage", choices=["pretrain", "frozen", "scratch", "plot", "all"], default="all")
+    parser.add_argument("--stage", choices=["pretrain", "measure", "frozen", "scratch", "plot", "all"],
+                        default="all")
     parser.add_argument("--steps", type=int, default=40_000, help="agent steps of each DQN run")
     parser.add_argument("--observations", type=int, default=20_000, help="frames to pretrain on")
     parser.add_argument("--epochs", type=int, default=8)
@@ -53,7 +86,7 @@ def main() -> None:
     base = Path(args.dir)
     ae_dir, frozen_dir, scratch_dir = base / "autoencoder", base / "dqn-frozen", base / "dqn-scratch"
     encoder_file = Path(args.encoder) if args.encoder else ae_dir / "encoder.keras"
-    stages = ["pretrain", "frozen", "scratch", "plot"] if args.stage == "all" else [args.stage]
+    stages = ["pretrain", "measure", "frozen", "scratch", "plot"] if args.stage == "all" else [args.stage]
     if args.encoder:
         stages = [s for s in stages if s != "pretrain"]
 
@@ -68,6 +101,9 @@ def main() -> None:
         images = ROOT / "docs" / "images"
         images.mkdir(parents=True, exist_ok=True)
         shutil.copy(ae_dir / "reconstructions.png", images / "mspacman_autoencoder.png")
+
+    if "measure" in stages and (ae_dir / "autoencoder.weights.npz").exists():
+        print(json.dumps({"stage": "measure", **measure(ae_dir, args.seed)}), flush=True)
 
     for stage, run_dir, encoder in (("frozen", frozen_dir, f"autoencoder@{encoder_file}"),
                                     ("scratch", scratch_dir, "book-cnn")):
