@@ -38,7 +38,7 @@ def dqn_overrides(steps: int) -> dict:
     return {"eps_decay_unit": "env_steps", "eps_decay_steps": steps // 2}
 
 
-def measure(ae_dir: Path, seed: int) -> dict:
+def measure(ae_dir: Path) -> dict:
     """Held-out MSE of the autoencoder and of the mean training frame, over all pixels and
     over the pixels that differ from the mean frame by more than 0.1 (sprites, eaten pellets):
     the mean frame already gets the maze right, so the second figure says whether the
@@ -55,12 +55,12 @@ def measure(ae_dir: Path, seed: int) -> dict:
     n_train, n_held = info["observations"]["train"], info["observations"]["held_out"]
     preset = load_preset("dqn-mspacman-book")
     env = make_env(preset.env, preset.env_kwargs, preset.wrappers)
-    data, _ = collect_observations(env, n_train + n_held, seed=seed)
+    data, _ = collect_observations(env, n_train + n_held, seed=int(info["seed"]))
     env.close()
     ae = load_pretrained(ae_dir)
     x0, rebuilt = reconstruct(ae, data[n_train:])
-    mean_frame = np.concatenate([reconstruct(ae, data[i:i + 2000])[0] for i in range(0, n_train, 2000)]
-                                )[:n_train].mean(axis=0)
+    mean_frame = sum(np.asarray(ae.prepare(data[i:min(i + 1000, n_train)])).sum(axis=0, dtype=np.float64)
+                     for i in range(0, n_train, 1000)) / n_train
     moving = np.abs(x0 - mean_frame) > 0.1
     return {"held_out_mse": float(np.mean((rebuilt - x0) ** 2)),
             "mean_frame_mse": float(np.mean((mean_frame - x0) ** 2)),
@@ -103,7 +103,7 @@ def main() -> None:
         shutil.copy(ae_dir / "reconstructions.png", images / "mspacman_autoencoder.png")
 
     if "measure" in stages and (ae_dir / "autoencoder.weights.npz").exists():
-        print(json.dumps({"stage": "measure", **measure(ae_dir, args.seed)}), flush=True)
+        print(json.dumps({"stage": "measure", **measure(ae_dir)}), flush=True)
 
     for stage, run_dir, encoder in (("frozen", frozen_dir, f"autoencoder@{encoder_file}"),
                                     ("scratch", scratch_dir, "book-cnn")):
