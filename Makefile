@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 train: $(STAMP)
-	$(BIN)/gymkit train --agent hardcoded --env CartPole-v1 --steps 20000 --eval-episodes 500
+	$(BIN)/gymkit train --preset dqn-cartpole
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) drowns the CLI's output;
+# TensorFlow's C++ start-up chatter (CUDA probing on machines without a GPU, oneDNN notices)
+# drowns the CLI's output (real failures still surface as Python exceptions);
 # users who want it set TF_CPP_MIN_LOG_LEVEL themselves.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from gymkit.envs import register_envs
 from gymkit.registry import list_agents, make_agent, register_agent
