@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gymkit.checkpoint import (read_run_config, require_run_dir, verify_folder,
-                               write_json_atomic)
+from gymkit.checkpoint import read_run_config, require_run_dir, verify_folder, write_json_atomic
 from gymkit.envs.factory import make_env
 from gymkit.errors import RunDirError, SpaceError
 

@@ -31,10 +31,21 @@ from typing import Any
 import numpy as np
 
 from gymkit.agents.base import Transitions
-from gymkit.checkpoint import (CONFIG_FILE, check_run_dir_free, latest_checkpoint, load_loop_state,
-                               prepare_new_run_dir, read_run_config, remove_temporaries,
-                               require_run_dir, save_checkpoint, save_final_agent,
-                               verify_folder, write_json_atomic, write_yaml_atomic)
+from gymkit.checkpoint import (
+    CONFIG_FILE,
+    check_run_dir_free,
+    latest_checkpoint,
+    load_loop_state,
+    prepare_new_run_dir,
+    read_run_config,
+    remove_temporaries,
+    require_run_dir,
+    save_checkpoint,
+    save_final_agent,
+    verify_folder,
+    write_json_atomic,
+    write_yaml_atomic,
+)
 from gymkit.envs.factory import EnvCrash, make_env, make_vector_env
 from gymkit.errors import EnvError, GymkitError, RunDirError, SpaceError
 from gymkit.evaluation import EVAL_FILE, EvalStats, evaluate_agent

@@ -13,8 +13,13 @@ import time
 import pytest
 
 import gymkit
-from gymkit.checkpoint import (FORMAT_VERSION, MANIFEST, checkpoint_dirs, latest_checkpoint,
-                               verify_folder)
+from gymkit.checkpoint import (
+    FORMAT_VERSION,
+    MANIFEST,
+    checkpoint_dirs,
+    latest_checkpoint,
+    verify_folder,
+)
 from gymkit.errors import RunDirError
 
 from ..conftest import run_cli

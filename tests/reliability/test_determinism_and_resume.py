@@ -12,8 +12,17 @@ import sys
 
 import pytest
 
-from .helpers import (AGENT_RUNS, agent_arrays, assert_same_arrays, cli_env, kill, start,
-                      steps_and_interval, train_args, wait_for_step)
+from .helpers import (
+    AGENT_RUNS,
+    agent_arrays,
+    assert_same_arrays,
+    cli_env,
+    kill,
+    start,
+    steps_and_interval,
+    train_args,
+    wait_for_step,
+)
 
 AGENTS = list(AGENT_RUNS)
 
