@@ -62,11 +62,39 @@ def measure(ae_dir: Path) -> dict:
     mean_frame = sum(np.asarray(ae.prepare(data[i:min(i + 1000, n_train)])).sum(axis=0, dtype=np.float64)
                      for i in range(0, n_train, 1000)) / n_train
     moving = np.abs(x0 - mean_frame) > 0.1
+    detail_picture(x0, rebuilt, mean_frame, ROOT / "docs" / "images" / "mspacman_autoencoder_detail.png")
     return {"held_out_mse": float(np.mean((rebuilt - x0) ** 2)),
             "mean_frame_mse": float(np.mean((mean_frame - x0) ** 2)),
             "moving_pixel_fraction": float(moving.mean()),
             "moving_pixels_mse": float(np.mean(((rebuilt - x0) ** 2)[moving])),
             "moving_pixels_mean_frame_mse": float(np.mean(((mean_frame - x0) ** 2)[moving]))}
+
+
+def detail_picture(x0, rebuilt, mean_frame, path: Path, rows: int = 4, size: int = 28) -> None:
+    """Crops of ``rows`` held-out frames (evenly spaced) around the pixel farthest from the
+    mean frame (in the maze, above the lives row): original, reconstruction, difference."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 9), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, 3)
+    height, width = x0.shape[1:3]
+    for r, k in enumerate(np.linspace(0, len(x0) - 1, rows).round().astype(int)):
+        a, b = x0[k, ..., -1], rebuilt[k, ..., -1]
+        far = np.abs(a - mean_frame[..., -1])[:80]
+        y, x = np.unravel_index(np.argmax(far), far.shape)
+        top = int(np.clip(y - size // 2, 0, height - size))
+        left = int(np.clip(x - size // 2, 0, width - size))
+        for ax, img, title in ((axes[r, 0], a, "original"), (axes[r, 1], b, "reconstruction"),
+                               (axes[r, 2], np.abs(b - a), "|difference|")):
+            ax.imshow(img[top:top + size, left:left + size], cmap="gray", vmin=0, vmax=1,
+                      interpolation="nearest")
+            ax.axis("off")
+            ax.set_title(title if r == 0 else "")
+    fig.suptitle(f"{size}x{size} crops around the pixel farthest from the mean frame (held-out frames)")
+    fig.savefig(path, dpi=80)
 
 
 def main() -> None:
