@@ -89,13 +89,16 @@ def evaluate_agent(
     returns, lengths = [], []
     try:
         obs, info = env.reset(seed=seed)
+        ids = {"env_ids": np.zeros(1, np.int64)} if getattr(agent, "stateful", False) else {}
         for _ in range(episodes):
             total, length, done = 0.0, 0, False
+            if hasattr(agent, "episode_start"):
+                agent.episode_start(np.zeros(1, np.int64), explore=False)
             while not done:
                 mask = info.get("action_mask")
                 action = agent.act(
                     np.asarray(obs)[None], explore=False,
-                    action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None],
+                    action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None], **ids,
                 )[0]
                 obs, reward, terminated, truncated, info = env.step(action)
                 total += float(reward)

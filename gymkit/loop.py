@@ -2,6 +2,7 @@
 
 One training step (the loop knows no algorithm)::
 
+    agent.episode_start(ids, explore=True)                          # rows showing a reset observation
     actions = agent.act(obs, explore=True, action_mask=mask)        # rows still in an episode
     next_obs, rewards, terminated, truncated, infos = envs.step(actions)
     agent.observe(Transitions(...))                                 # autoreset rows filtered out
@@ -223,6 +224,9 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
     else:
         obs, infos = envs.reset(seed=spec.seed + (step * 7919 if step else 0))
     autoreset = np.zeros(n, dtype=bool)
+    starting = np.ones(n, dtype=bool)  # rows whose observation is the first of an episode
+    stateful = bool(getattr(agent, "stateful", False))
+    episode_start = getattr(agent, "episode_start", None)  # duck-typed agents may lack it
     filler = np.stack([envs.single_action_space.sample() for _ in range(n)])
     total = spec.steps if spec.steps is not None else spec.episodes
     bar = Progress(total, "steps" if spec.steps is not None else "episodes", progress)
@@ -257,13 +261,18 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
             while not _budget_done(spec, step, episodes):
                 valid = ~autoreset
                 mask = _action_mask(infos, n)
+                begin = valid & starting
+                if begin.any() and episode_start is not None:
+                    episode_start(np.flatnonzero(begin), explore=True)
                 if valid.all():
-                    actions = agent.act(obs, explore=True, action_mask=mask)
+                    ids = {"env_ids": np.arange(n)} if stateful else {}
+                    actions = agent.act(obs, explore=True, action_mask=mask, **ids)
                 else:
                     actions = filler.copy()
                     if valid.any():
+                        ids = {"env_ids": np.flatnonzero(valid)} if stateful else {}
                         actions[valid] = agent.act(obs[valid], explore=True,
-                                                   action_mask=None if mask is None else mask[valid])
+                                                   action_mask=None if mask is None else mask[valid], **ids)
                 try:
                     next_obs, rewards, terminated, truncated, infos = envs.step(actions)
                 except EnvCrash as exc:
@@ -291,6 +300,7 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                         metrics.update({k: float(v) for k, v in new.items()})
                 step += nvalid
                 obs = next_obs
+                starting = autoreset  # the rows autoreset by this step now show a reset observation
                 autoreset = np.logical_or(terminated, truncated)
                 if "_episode" in infos:
                     for i in np.flatnonzero(infos["_episode"]):

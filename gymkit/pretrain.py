@@ -81,6 +81,9 @@ def collect_observations(env: Any, count: int, *, seed: int, agent: Any = None,
     first = np.asarray(obs)
     out = np.empty((count, *first.shape), dtype=first.dtype)
     episodes = 1
+    ids = {"env_ids": np.zeros(1, np.int64)} if getattr(agent, "stateful", False) else {}
+    if agent is not None and hasattr(agent, "episode_start"):
+        agent.episode_start(np.zeros(1, np.int64), explore=explore)
     for i in range(count):
         out[i] = obs
         if i == count - 1:
@@ -90,11 +93,13 @@ def collect_observations(env: Any, count: int, *, seed: int, agent: Any = None,
         else:
             mask = info.get("action_mask")
             action = agent.act(np.asarray(obs)[None], explore=explore,
-                               action_mask=None if mask is None else np.asarray(mask, bool)[None])[0]
+                               action_mask=None if mask is None else np.asarray(mask, bool)[None], **ids)[0]
         obs, _, terminated, truncated, info = env.step(action)
         if terminated or truncated:
             obs, info = env.reset()
             episodes += 1
+            if agent is not None and hasattr(agent, "episode_start"):
+                agent.episode_start(np.zeros(1, np.int64), explore=explore)
     return out, episodes
 
 

@@ -3,6 +3,7 @@
 The loop (:mod:`gymkit.loop`) knows nothing about any algorithm: it asks the agent for
 actions, tells it what happened, and lets it decide when to learn::
 
+    agent.episode_start(env_ids, explore=True)                  # rows whose episode begins
     actions = agent.act(obs, explore=True, action_mask=mask)   # batch-first
     next_obs, rewards, terminated, truncated, infos = envs.step(actions)
     agent.observe(Transitions(obs, actions, rewards, next_obs, terminated, truncated, env_ids))
@@ -109,6 +110,23 @@ class Agent(abc.ABC):
         the default ignores it.
         """
 
+    #: True for agents that carry state from step to step of an episode (a recurrent
+    #: policy's hidden state). The loop and evaluation then pass ``env_ids`` to :meth:`act`
+    #: (which sub-env each row belongs to) and call :meth:`episode_start` before the first
+    #: action of every episode. Stateless agents ignore both and need not accept ``env_ids``.
+    stateful: bool = False
+
+    def episode_start(self, env_ids: np.ndarray, *, explore: bool) -> None:  # noqa: B027 - optional hook
+        """Episodes begin in these sub-envs: the next :meth:`act` rows for them show the
+        first observation of a new episode (reset carried state here).
+
+        Called for every agent, before acting on reset observations: by the training loop
+        with ``explore=True`` (sub-env indices of the vector env) and by evaluation with
+        ``explore=False`` (index 0 of its single env). The two streams are separate, so a
+        stateful agent keeps one state per ``explore`` value: evaluating mid-training must
+        not disturb the training episodes' state. Default: nothing.
+        """
+
     @abc.abstractmethod
     def act(
         self, observations: np.ndarray, *, explore: bool, action_mask: np.ndarray | None = None
@@ -120,6 +138,9 @@ class Agent(abc.ABC):
             explore: True while training (sample, epsilon-greedy, ...); False for the
                 greedy policy used in evaluation.
             action_mask: optional boolean ``(n, n_actions)``, True where an action is allowed.
+
+        Stateful agents (``stateful = True``) also take ``env_ids``, ``(n,)`` ints: the
+        sub-env of each row (``None`` means rows ``0..n-1``).
         """
 
     def observe(self, batch: Transitions) -> None:  # noqa: B027 - optional hook

@@ -28,6 +28,7 @@ WRAPPERS: dict[str, str] = {
     "frame-stack": "gymnasium.wrappers:FrameStackObservation",
     "time-limit": "gymnasium.wrappers:TimeLimit",
     "flatten": "gymnasium.wrappers:FlattenObservation",
+    "rescale-observation": "gymnasium.wrappers:RescaleObservation",
 }
 
 

@@ -20,6 +20,10 @@ AGENT_RUNS = {
     "random": ("random", "CartPole-v1", 30_000, 3_000, []),
     "q-learning": ("q-learning", "gymkit/BookMDP-v0", 40_000, 4_000, []),
     "reinforce": ("reinforce", "CartPole-v1", 3_000, 500, ["--set", "episodes_per_update=4"]),
+    # a recurrent policy: its hidden state must restart with each episode after a resume
+    "reinforce-lstm": ("reinforce", "gymkit/EmbeddedReber-v0", 3_000, 500,
+                       ["--set", "encoder=lstm", "--set", "hidden_sizes=[16]",
+                        "--set", "episodes_per_update=8", "--set", "learning_rate=0.003"]),
     "dqn": ("dqn", "CartPole-v1", 3_000, 500, ["--set", "training_start=200",
                                               "--set", "replay_memory_size=5000"]),
 }

@@ -91,6 +91,10 @@ class ReinforceAgent(Agent):
         self.updates = 0
         self.episodes = 0
         self.steps = 0
+        #: a recurrent policy carries a hidden state per env through each episode
+        self.stateful = self.learner.recurrent
+        # one state per stream: training (explore=True) and evaluation (explore=False)
+        self._states: dict[bool, list[list[np.ndarray]]] = {}
 
     @classmethod
     def check_spaces(cls, observation_space: gym.Space, action_space: gym.Space) -> None:
@@ -99,17 +103,57 @@ class ReinforceAgent(Agent):
 
     # -- acting --------------------------------------------------------------------------
 
-    def policy_probabilities(self, observations: np.ndarray, action_mask: np.ndarray | None = None) -> np.ndarray:
-        """pi(a|s) for each row: the softmax of the logits over the allowed actions."""
-        logits = self.learner.logits(np.asarray(observations)).astype(np.float64)
+    def episode_start(self, env_ids: np.ndarray, *, explore: bool) -> None:
+        """Zero the recurrent state of these envs (nothing to do for a feed-forward policy)."""
+        if not self.stateful:
+            return
+        ids = np.asarray(env_ids, np.int64)
+        state = self._stream_state(explore, int(ids.max()) + 1 if len(ids) else 0)
+        for layer in state:
+            for t in layer:
+                t[ids] = 0.0
+
+    def _stream_state(self, explore: bool, size: int) -> list[list[np.ndarray]]:
+        """The state rows of one stream, grown (with zero rows) to at least ``size`` envs."""
+        state = self._states.get(explore)
+        have = 0 if state is None else len(state[0][0])
+        if size > have:
+            extra = self.learner.initial_state(size - have)
+            state = extra if state is None else [
+                [np.concatenate([a, b]) for a, b in zip(la, lb, strict=True)]
+                for la, lb in zip(state, extra, strict=True)]
+            self._states[explore] = state
+        return self._states[explore]
+
+    def _logits(self, observations: np.ndarray, explore: bool, env_ids: np.ndarray | None) -> np.ndarray:
+        observations = np.asarray(observations)
+        if not self.stateful:
+            return self.learner.logits(observations)
+        ids = np.arange(len(observations)) if env_ids is None else np.asarray(env_ids, np.int64)
+        state = self._stream_state(explore, int(ids.max()) + 1)
+        rows = [[t[ids] for t in layer] for layer in state]
+        logits, rows = self.learner.logits_step(observations, rows)
+        for layer, new_layer in zip(state, rows, strict=True):
+            for t, new in zip(layer, new_layer, strict=True):
+                t[ids] = new
+        return logits
+
+    def policy_probabilities(self, observations: np.ndarray, action_mask: np.ndarray | None = None,
+                             *, explore: bool = False, env_ids: np.ndarray | None = None) -> np.ndarray:
+        """pi(a|s) for each row: the softmax of the logits over the allowed actions.
+
+        With a recurrent policy this advances the carried state of ``env_ids`` (of the
+        ``explore`` stream) by one step: call it once per env step.
+        """
+        logits = self._logits(observations, explore, env_ids).astype(np.float64)
         if action_mask is not None:
             logits = np.where(np.asarray(action_mask, bool), logits, -np.inf)
         logits = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         return probs / probs.sum(axis=1, keepdims=True)
 
-    def act(self, observations, *, explore, action_mask=None):
-        probs = self.policy_probabilities(observations, action_mask)
+    def act(self, observations, *, explore, action_mask=None, env_ids=None):
+        probs = self.policy_probabilities(observations, action_mask, explore=explore, env_ids=env_ids)
         if explore or self.config.eval_mode == "sample":
             rng = self.rng if explore else self.eval_rng
             # Inverse-CDF sampling: the first action whose cumulative probability exceeds u.
@@ -149,8 +193,16 @@ class ReinforceAgent(Agent):
         truncated = np.array([e.truncated for e in episodes])
         if self.learner.value is not None and self.config.bootstrap_truncated and truncated.any():
             bootstrap = np.zeros(len(episodes))
-            finals = np.stack([e.final_observation for e in episodes if e.truncated])
-            bootstrap[truncated] = self.learner.values(finals)
+            if self.learner.recurrent:  # V after the whole episode and its final observation
+                cut = [e for e in episodes if e.truncated]
+                seqs = [np.stack([*e.observations, e.final_observation]) for e in cut]
+                from gymkit.encoders.sequences import ragged_to_padded
+
+                padded, seq_mask = ragged_to_padded(seqs)
+                bootstrap[truncated] = self.learner.values(padded, seq_mask)
+            else:
+                finals = np.stack([e.final_observation for e in episodes if e.truncated])
+                bootstrap[truncated] = self.learner.values(finals)
         returns = padded_discounted_returns(rewards, lengths, self.config.discount_rate, bootstrap)
         mask = np.arange(returns.shape[1]) < lengths[:, None]
         if self.learner.value is not None:

@@ -34,6 +34,7 @@ from gymkit.agents.reinforce.networks import (
     build_policy,
     build_value,
     dense_chain,
+    is_recurrent,
     make_optimizer,
 )
 from gymkit.errors import ConfigError
@@ -59,18 +60,33 @@ class ReinforceLearner:
             self.value_optimizer = make_optimizer(config.optimizer, lr)
             self.value_optimizer.build(self.value.trainable_variables)
 
+        #: a recurrent encoder: the policy reads whole episodes, (B, T, *obs) -> (B, T, A)
+        self.recurrent = is_recurrent(self.policy)
         obs_spec = tf.TensorSpec((None, *self.obs_shape), self.obs_dtype)
         batch_obs_spec = tf.TensorSpec((None, None, *self.obs_shape), self.obs_dtype)
-        self._tf_logits = tf.function(
-            lambda obs: self.policy(tf.cast(obs, tf.float32)), input_signature=[obs_spec]
-        )
         self._tf_values = None
         #: running first and second moments of the returns, for the value's units
         self.return_moments: list[float] | None = None
-        if self.value is not None:
-            self._tf_values = tf.function(
-                lambda obs: self.value(tf.cast(obs, tf.float32))[:, 0], input_signature=[obs_spec]
+        if self.recurrent:
+            state_spec = tf.nest.map_structure(lambda t: tf.TensorSpec((None, t.shape[1]), tf.float32),
+                                               self.policy.get_initial_state(1))
+            self._tf_step = tf.function(
+                lambda obs, state: self.policy.step(tf.cast(obs, tf.float32), state),
+                input_signature=[obs_spec, state_spec],
             )
+            if self.value is not None:
+                self._tf_values = tf.function(
+                    lambda seq, mask: self.value(tf.cast(seq, tf.float32), mask=mask)[..., 0],
+                    input_signature=[batch_obs_spec, tf.TensorSpec((None, None), tf.bool)],
+                )
+        else:
+            self._tf_logits = tf.function(
+                lambda obs: self.policy(tf.cast(obs, tf.float32)), input_signature=[obs_spec]
+            )
+            if self.value is not None:
+                self._tf_values = tf.function(
+                    lambda obs: self.value(tf.cast(obs, tf.float32))[:, 0], input_signature=[obs_spec]
+                )
         self.train_step = tf.function(
             self._train_step,
             input_signature=[
@@ -82,7 +98,7 @@ class ReinforceLearner:
             ],
         )
 
-        chain = dense_chain(self.policy) if config.act_backend != "tf" else None
+        chain = dense_chain(self.policy) if config.act_backend != "tf" and not self.recurrent else None
         if config.act_backend == "numpy" and chain is None:
             raise ConfigError(
                 f"act_backend='numpy' needs a dense-only policy network, but encoder "
@@ -100,9 +116,27 @@ class ReinforceLearner:
             return self._np_logits(observations)
         return self._tf_logits(np.asarray(observations, self.obs_dtype.as_numpy_dtype)).numpy()
 
-    def values(self, observations: np.ndarray) -> np.ndarray:
-        """``V(s) = mu + sigma * v(s)`` for a batch of observations (needs the value baseline)."""
-        if self._np_values is not None:
+    def initial_state(self, batch_size: int) -> list[list[np.ndarray]]:
+        """Zero recurrent state of the policy for ``batch_size`` envs (per layer [h] or [h, c])."""
+        return [[np.zeros((batch_size, int(t.shape[1])), np.float32) for t in layer]
+                for layer in self.policy.get_initial_state(1)]
+
+    def logits_step(self, observations: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        """Recurrent policy, one env step: ``(logits, next state)`` (NumPy in and out)."""
+        logits, state = self._tf_step(np.asarray(observations, self.obs_dtype.as_numpy_dtype), state)
+        return logits.numpy(), [[np.asarray(t) for t in layer] for layer in state]
+
+    def values(self, observations: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """``V(s) = mu + sigma * v(s)`` for a batch of observations (needs the value baseline).
+
+        Recurrent value networks read sequences: ``observations`` is ``(B, T, *obs)`` with its
+        ``mask`` and the value after the last real step of each row is returned.
+        """
+        if self.recurrent:
+            seq = np.asarray(observations, self.obs_dtype.as_numpy_dtype)
+            v_all = self._tf_values(seq, np.asarray(mask, bool)).numpy()
+            v = v_all[np.arange(len(seq)), np.asarray(mask, bool).sum(axis=1) - 1]
+        elif self._np_values is not None:
             v = self._np_values(observations)[:, 0]
         else:
             v = self._tf_values(np.asarray(observations, self.obs_dtype.as_numpy_dtype)).numpy()
@@ -142,15 +176,24 @@ class ReinforceLearner:
         def masked_mean(x):
             return tf.reduce_sum(x * mask) / n_steps
 
+        seq_obs, seq_mask = tf.cast(observations, tf.float32), mask > 0
+
+        def per_step(model, units):
+            """(B, T, units): a recurrent network reads each episode (backpropagation
+            through the whole episode); a feed-forward one each step on its own."""
+            if self.recurrent:
+                return model(seq_obs, mask=seq_mask, training=True)
+            return tf.reshape(model(flat_obs, training=True), [batch, horizon, units])
+
         with tf.GradientTape() as tape:
-            logits = tf.reshape(self.policy(flat_obs, training=True), [batch, horizon, -1])
+            logits = per_step(self.policy, -1)
             log_probs = tf.nn.log_softmax(logits)
             chosen = tf.gather(log_probs, actions, batch_dims=2)  # log pi(a_t | s_t)
             scores = returns
             value_loss = tf.constant(0.0)
             if self.value is not None:
                 mu, sigma = value_units[0], value_units[1]
-                v = tf.reshape(self.value(flat_obs, training=True), [batch, horizon])
+                v = tf.reshape(per_step(self.value, 1), [batch, horizon])
                 scores = returns - (mu + sigma * v)  # A = G - V(s)
                 value_loss = masked_mean(tf.square((returns - mu) / sigma - v))  # in sigma units
             if config.normalize_scores:

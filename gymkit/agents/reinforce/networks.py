@@ -46,16 +46,49 @@ def build_encoder(observation_space: gym.Space, config: Any, seed: int, name: st
             f"encoder {config.encoder!r} could not be built for {observation_space} ({exc}): "
             "check encoder_options and the observation space"
         ) from None
-    if getattr(encoder, "is_recurrent", False):  # needs a per-env state reset at episode starts
-        raise ConfigError(
-            f"encoder {config.encoder!r} is recurrent, which the REINFORCE agent does not support yet: "
-            "use a feed-forward encoder (e.g. mlp), or bench/reber_reinforce.py for recurrent REINFORCE"
-        )
     return encoder
 
 
+def is_recurrent(model: Any) -> bool:
+    """True for a recurrent encoder, or a network built on one."""
+    return bool(getattr(model, "is_recurrent", False))
+
+
+class RecurrentHead(keras.Model):
+    """A recurrent encoder followed by a linear dense layer, applied at every step.
+
+    ``call(sequences (B, T, *obs), mask (B, T))`` gives ``(B, T, units)``: the output at step
+    ``t`` depends on the observations ``0..t`` of its sequence only. ``step(obs, state)`` is
+    the same network one env step at a time with the state carried by the caller.
+    """
+
+    is_recurrent = True
+
+    def __init__(self, encoder: keras.Model, units: int, init: Any, name: str) -> None:
+        super().__init__(name=name)
+        self.supports_masking = True  # the mask goes to the encoder's recurrent layers
+        self.encoder = encoder
+        self.head = keras.layers.Dense(units, kernel_initializer=init, name=f"{name}_head")
+        self.head.build((None, encoder.output_dim))
+
+    def call(self, sequences: Any, mask: Any = None, training: bool = False) -> Any:
+        return self.head(self.encoder(sequences, mask=mask, training=training))
+
+    def step(self, observations: Any, state: Any) -> tuple[Any, Any]:
+        features, state = self.encoder.step(observations, state)
+        return self.head(features), state
+
+    def get_initial_state(self, batch_size: int) -> Any:
+        return self.encoder.get_initial_state(batch_size)
+
+
 def _head(encoder: keras.Model, units: int, init: Any, name: str) -> keras.Model:
-    """``encoder`` followed by a linear dense layer of ``units`` outputs."""
+    """``encoder`` followed by a linear dense layer of ``units`` outputs (per step when the
+    encoder is recurrent: :class:`RecurrentHead`)."""
+    if is_recurrent(encoder):
+        model = RecurrentHead(encoder, units, init, name)
+        model(np.zeros((1, 1, *encoder.obs_shape), np.float32))  # marks it built (load_weights)
+        return model
     inputs = keras.Input(shape=encoder.input_shape[1:], dtype=encoder.inputs[0].dtype, name="obs")
     features = encoder(inputs)
     if len(features.shape) > 2:
@@ -80,7 +113,7 @@ def build_policy(
     policy = _head(encoder, n_actions, init, "policy")
     if config.head_init_scale != 1.0:
         # Small initial logits give a near-uniform first policy (more exploration early on).
-        head = policy.get_layer("policy_head")
+        head = policy.head if isinstance(policy, RecurrentHead) else policy.get_layer("policy_head")
         head.kernel.assign(head.kernel * config.head_init_scale)
     return encoder, policy
 
