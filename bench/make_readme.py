@@ -1,5 +1,6 @@
 """Fold bench/results/*.md into bench/README.md (headings demoted one level):  python bench/make_readme.py"""
 from pathlib import Path
+
 root = Path(__file__).resolve().parent
 order = ["dqn", "atari", "reinforce", "tabular", "recurrent", "autoencoders", "tracking", "sweep"]
 files = [root / "results" / f"{n}.md" for n in order if (root / "results" / f"{n}.md").exists()]

@@ -39,13 +39,18 @@ VARIANTS = {
     "stack4": ({"encoder": "mlp"}, [*MASK, {"frame-stack": {"stack_size": 4}}]),
     "lstm": ({"encoder": "lstm", "hidden_sizes": [32]}, MASK),
     "gru": ({"encoder": "gru", "hidden_sizes": [32]}, MASK),
+    # the same with each network's gradients clipped to a global norm of 1
+    "lstm-clip": ({"encoder": "lstm", "hidden_sizes": [32], "max_grad_norm": 1.0}, MASK),
+    "gru-clip": ({"encoder": "gru", "hidden_sizes": [32], "max_grad_norm": 1.0}, MASK),
 }
 
 
-def run(variant: str, seed: int, episodes: int, eval_episodes: int, num_envs: int) -> dict:
+def run(variant: str, seed: int, episodes: int, eval_episodes: int, num_envs: int,
+        lr: float | None = None) -> dict:
     from gymkit.loop import train
 
     config, wrappers = VARIANTS[variant]
+    config = {**config, **({"learning_rate": lr} if lr else {})}
     start = time.perf_counter()
     result = train(preset="reinforce-cartpole", config=config, wrappers=wrappers, seed=seed,
                    episodes=episodes, eval_episodes=eval_episodes, num_envs=num_envs, progress=False)
@@ -62,11 +67,12 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=1000)
     ap.add_argument("--eval", type=int, default=20)
     ap.add_argument("--num-envs", type=int, default=1)
+    ap.add_argument("--lr", type=float, help="learning rate for every variant (default: the preset's 0.01)")
     args = ap.parse_args()
     rows = []
     for variant in args.variants:
         for seed in args.seeds:
-            row = run(variant, seed, args.episodes, args.eval, args.num_envs)
+            row = run(variant, seed, args.episodes, args.eval, args.num_envs, args.lr)
             rows.append(row)
             print(json.dumps(row), flush=True)
     print("\n| variant | " + " | ".join(f"seed {s}" for s in args.seeds) + " | mean |")

@@ -162,9 +162,10 @@ def test_bad_options_are_config_errors():
         make_encoder("lstm", SPACE, dropout=1.0)
 
 
-def test_reinforce_refuses_a_recurrent_encoder_in_words():
+def test_reinforce_takes_a_recurrent_encoder_by_its_spec():
+    # the stopgap guard is gone: the agent becomes stateful (tests/test_reinforce_recurrent.py)
     import gymkit
 
     env = gym.make("gymkit/EmbeddedReber-v0")
-    with pytest.raises(ConfigError, match="recurrent"):
-        gymkit.make_agent("reinforce", env.observation_space, env.action_space, {"encoder": "lstm"}, seed=0)
+    agent = gymkit.make_agent("reinforce", env.observation_space, env.action_space, {"encoder": "lstm"}, seed=0)
+    assert agent.stateful and agent.learner.recurrent

@@ -7,7 +7,6 @@ sub-envs begin one (``episode_start``), and which sub-env each row of ``act`` be
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pytest
 

@@ -73,7 +73,7 @@ def test_no_autoreset_step_reaches_the_agent(recorder, num_envs):
     result = gymkit.train(recorder, "gymkit-test/Counting-v0", steps=60, num_envs=num_envs,
                           eval_episodes=0, progress=False)
     rows = [(o, no, te, tr) for b in recorder.batches
-            for o, no, te, tr in zip(b.observations[:, 0], b.next_observations[:, 0], b.terminated, b.truncated)]
+            for o, no, te, tr in zip(b.observations[:, 0], b.next_observations[:, 0], b.terminated, b.truncated, strict=True)]
     # Every transition moves one step forward inside an episode: none goes from a final
     # observation to the first observation of the next episode.
     assert all(no == o + 1 for o, no, _, _ in rows)
@@ -85,7 +85,7 @@ def test_no_autoreset_step_reaches_the_agent(recorder, num_envs):
 def test_terminated_and_truncated_stay_apart(recorder):
     gymkit.train(recorder, "gymkit-test/Counting-v0", steps=40, eval_episodes=0, progress=False)
     ends = [(int(no), bool(te), bool(tr)) for b in recorder.batches
-            for no, te, tr in zip(b.next_observations[:, 0], b.terminated, b.truncated) if te or tr]
+            for no, te, tr in zip(b.next_observations[:, 0], b.terminated, b.truncated, strict=True) if te or tr]
     # Episodes 0..: lengths 3,4,5,3,4,5...; even ones terminate, odd ones truncate.
     expected = [(3 + i % 3, i % 2 == 0, i % 2 == 1) for i in range(len(ends))]
     assert ends == expected

@@ -96,14 +96,14 @@ class Agent(abc.ABC):
 
     # -- what the loop calls -------------------------------------------------------------
 
-    @classmethod
+    @classmethod  # noqa: B027 - optional hook
     def check_spaces(cls, observation_space: gym.Space, action_space: gym.Space) -> None:
         """Raise :class:`SpaceError` if this agent cannot handle these spaces.
 
         Called before any env step or model is built. The default accepts anything.
         """
 
-    def bind_env(self, env: gym.Env) -> None:
+    def bind_env(self, env: gym.Env) -> None:  # noqa: B027 - optional hook
         """Receive one (unvectorised) instance of the env before training starts.
 
         Planning agents read the env's model here (``env.unwrapped.T``/``.R``/``.P``);

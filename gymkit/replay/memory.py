@@ -281,6 +281,14 @@ class ReplayMemory:
         return ReplaySample(self.stack(slots), self.actions[slots].copy(), returns,
                             self.stack(next_slots), discounts, terminated, truncated)
 
+    def sample_sequences(self, rng: np.random.Generator, batch_size: int, sequence_length: int,
+                         discount: float, burn_in: int = 0) -> Any:
+        """Windows of consecutive steps for a recurrent Q-network (never mixing episodes):
+        see :func:`gymkit.replay.sequences.sample_sequences`."""
+        from gymkit.replay.sequences import sample_sequences
+
+        return sample_sequences(self, rng, batch_size, sequence_length, discount, burn_in)
+
     # -- saving -----------------------------------------------------------------------------
 
     def save(self, directory: str | Path) -> None:

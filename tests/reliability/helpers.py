@@ -26,6 +26,9 @@ AGENT_RUNS = {
                         "--set", "episodes_per_update=8", "--set", "learning_rate=0.003"]),
     "dqn": ("dqn", "CartPole-v1", 3_000, 500, ["--set", "training_start=200",
                                               "--set", "replay_memory_size=5000"]),
+    "dqn-lstm": ("dqn", "CartPole-v1", 3_000, 500, ["--set", "encoder=lstm", "--set", "hidden_sizes=[16]",
+                                                   "--set", "training_start=200",
+                                                   "--set", "replay_memory_size=5000"]),
 }
 
 

@@ -1,6 +1,6 @@
 """Promises 1-3: determinism, exact resume after SIGKILL, and clean stops on SIGINT/SIGTERM.
 
-Each runs for the random, q-learning, reinforce (feed-forward and LSTM) and dqn agents on small envs.
+Each runs for the random, q-learning, reinforce and dqn agents (each feed-forward and LSTM) on small envs.
 """
 
 from __future__ import annotations

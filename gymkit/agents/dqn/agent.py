@@ -4,6 +4,11 @@ The agent owns its schedule (Dopamine's idea): :meth:`observe` counts env steps 
 replay; :meth:`update` trains every ``training_interval`` env steps once ``training_start``
 steps have passed, running all the gradient steps that are due in one graph call, and the
 graph copies the critic to the actor every ``copy_steps`` training steps.
+
+With a recurrent encoder (``encoder: lstm``, ``gru``, ``simple-rnn``) the agent is stateful:
+it carries each env's hidden state through the episode while acting (reset by
+:meth:`DQNAgent.episode_start`) and learns from sampled windows of consecutive steps, with an
+optional burn-in (:mod:`gymkit.agents.dqn.recurrent`).
 """
 
 from __future__ import annotations
@@ -72,7 +77,8 @@ class DQNAgent(Agent):
         self.obs_shape = tuple(observation_space.shape)
         self.obs_dtype = np.dtype(np.float32 if observation_space.dtype == np.float64
                                   else observation_space.dtype)
-        build = dict(hidden_sizes=config.hidden_sizes, dueling=config.dueling, seed=self.seed)
+        build = dict(hidden_sizes=config.hidden_sizes, dueling=config.dueling, seed=self.seed,
+                     encoder_options=config.encoder_options)
         self.critic = q_network(config.encoder, observation_space, self.n_actions, name="critic", **build)
         self.actor = q_network(config.encoder, observation_space, self.n_actions, name="actor", **build)
         if config.initializer == "torch":
@@ -80,7 +86,18 @@ class DQNAgent(Agent):
 
             built_here = config.encoder in ("mlp", "book-cnn", "nature-cnn")  # not pretrained
             torch_style_init(self.critic, self.seed, encoder_too=built_here)
-        self.learner = Learner(self.critic, self.actor, config, self.obs_shape, self.obs_dtype)
+        #: a recurrent Q-network: acting carries a state per env, learning replays sequences
+        self.recurrent = bool(getattr(self.critic, "is_recurrent", False))
+        self.stateful = self.recurrent
+        if self.recurrent:
+            from gymkit.agents.dqn.config import check_recurrent
+            from gymkit.agents.dqn.recurrent import RecurrentLearner
+
+            check_recurrent(config)  # also for a custom recurrent encoder the config cannot see
+            self.learner: Any = RecurrentLearner(self.critic, self.actor, config, self.obs_shape,
+                                                 self.obs_dtype)
+        else:
+            self.learner = Learner(self.critic, self.actor, config, self.obs_shape, self.obs_dtype)
         self.learner.copy_critic_to_actor()
         self.env_steps = 0
         self.train_steps = 0
@@ -89,10 +106,17 @@ class DQNAgent(Agent):
         self.padding = "reset"
         self.replay: ReplayMemory | None = None
         playing = self.critic if config.act_with == "critic" else self.actor
+        self._numpy_stale = False
+        self._carried = None
+        if self.recurrent:
+            from gymkit.agents.dqn.recurrent import CarriedState
+
+            self._numpy_q = self._tf_q = None
+            self._carried = CarriedState(playing, self.obs_shape, self.obs_dtype)
+            return
         self._numpy_q = NumpyQ.from_model(playing)  # None unless a small dense net
         self._tf_q = None if self._numpy_q else self.learner.q_values_fn(
             playing, self.obs_shape, self.obs_dtype)
-        self._numpy_stale = False
 
     # -- acting ---------------------------------------------------------------------------
 
@@ -102,8 +126,21 @@ class DQNAgent(Agent):
         step = self.train_steps if c.eps_decay_unit == "training_steps" else self.env_steps
         return linear_epsilon(step, c.eps_max, c.eps_min, c.eps_decay_steps)
 
-    def q_values(self, observations: np.ndarray) -> np.ndarray:
-        """Q-values of the playing network (actor, or critic with ``act_with: critic``)."""
+    def episode_start(self, env_ids: np.ndarray, *, explore: bool) -> None:
+        """Zero the carried recurrent state of these envs in the ``explore`` stream (a
+        feed-forward Q-network carries none)."""
+        if self._carried is not None:
+            self._carried.reset(env_ids, explore)
+
+    def q_values(self, observations: np.ndarray, *, explore: bool = False,
+                 env_ids: np.ndarray | None = None) -> np.ndarray:
+        """Q-values of the playing network (actor, or critic with ``act_with: critic``).
+
+        A recurrent network reads the observation after the history it carries for rows
+        ``env_ids`` of the ``explore`` stream, and advances that state: one call per env step.
+        """
+        if self._carried is not None:
+            return self._carried.q_values(observations, explore, env_ids)
         if self._numpy_q is not None:
             if self._numpy_stale:
                 self._numpy_q.refresh()
@@ -113,15 +150,14 @@ class DQNAgent(Agent):
         return self._tf_q(obs).numpy()
 
     def act(self, observations: np.ndarray, *, explore: bool,
-            action_mask: np.ndarray | None = None) -> np.ndarray:
+            action_mask: np.ndarray | None = None, env_ids: np.ndarray | None = None) -> np.ndarray:
         n = len(observations)
         eps = self.epsilon() if explore else self.config.eps_eval
-        if eps >= 1.0:  # all random (warm-up): no forward pass needed
+        if eps >= 1.0 and not self.recurrent:  # all random (warm-up): no forward pass needed
             greedy = np.zeros(n, dtype=np.int64)
-        elif action_mask is None:
-            greedy = self.q_values(observations).argmax(axis=1)
-        else:
-            greedy = masked_argmax(self.q_values(observations), action_mask)
+        else:  # a recurrent network steps even then: its state must follow the episode
+            q = self.q_values(observations, explore=explore, env_ids=env_ids)
+            greedy = q.argmax(axis=1) if action_mask is None else masked_argmax(q, action_mask)
         if eps <= 0.0:
             return greedy
         if action_mask is None:  # one generator call per step: [explore?, which action]
@@ -171,6 +207,18 @@ class DQNAgent(Agent):
             return {}
         self.next_round_at = next_round_at
         g, b = due * c.gradient_steps, c.batch_size
+        if self.recurrent:
+            loss, q_mean = self._train_sequences(g, b)
+        else:
+            loss, q_mean = self._train_transitions(g, b)
+        before, self.train_steps = self.train_steps, self.train_steps + g
+        copied = before // c.copy_steps != self.train_steps // c.copy_steps
+        self._numpy_stale = c.act_with == "critic" or copied
+        return {"loss": float(loss), "q_mean": float(q_mean), "epsilon": self.epsilon(),
+                "train_steps": float(self.train_steps)}
+
+    def _train_transitions(self, g: int, b: int) -> tuple[Any, Any]:
+        c = self.config
         sample = self.replay.sample(self.rng, g * b, c.discount_rate, c.n_step)
         loss, q_mean = self.learner.train(
             sample.observations.reshape(g, b, *self.obs_shape),
@@ -179,11 +227,18 @@ class DQNAgent(Agent):
             sample.next_observations.reshape(g, b, *self.obs_shape),
             sample.discounts.reshape(g, b),
         )
-        before, self.train_steps = self.train_steps, self.train_steps + g
-        copied = before // c.copy_steps != self.train_steps // c.copy_steps
-        self._numpy_stale = c.act_with == "critic" or copied
-        return {"loss": float(loss), "q_mean": float(q_mean), "epsilon": self.epsilon(),
-                "train_steps": float(self.train_steps)}
+        return loss, q_mean
+
+    def _train_sequences(self, g: int, b: int) -> tuple[Any, Any]:
+        """G gradient steps on G batches of B windows (one graph call)."""
+        c = self.config
+        s = self.replay.sample_sequences(self.rng, g * b, c.sequence_length, c.discount_rate,
+                                         c.burn_in)
+        w = c.burn_in + c.sequence_length
+        return self.learner.train(
+            s.observations.reshape(g, b, w + 1, *self.obs_shape), s.mask.reshape(g, b, w + 1),
+            s.actions.reshape(g, b, w), s.rewards.reshape(g, b, w), s.discounts.reshape(g, b, w),
+            s.loss_weights.reshape(g, b, w))
 
     def copy_critic_to_actor(self) -> None:
         """Copy the critic's weights to the actor now (the graph does it every copy_steps)."""

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gymkit.config import AgentConfig, param
 from gymkit.errors import ConfigError
+
+#: encoder specs the config knows to be recurrent (a custom ``module:function`` encoder is
+#: checked when the agent builds it, by its ``is_recurrent`` attribute)
+RECURRENT_ENCODERS = ("simple-rnn", "lstm", "gru")
 
 
 @dataclass(frozen=True)
@@ -16,11 +21,19 @@ class DQNConfig(AgentConfig):
     targets (Eq. 16-7), MSE loss, Adam. The modern variants are options: ``act_with: critic``
     (Nature DQN), ``double_dqn``, ``dueling``, ``n_step``, ``loss: huber``, ``max_grad_norm``,
     ``optimizer: rmsprop``.
+
+    A recurrent encoder (``simple-rnn``, ``lstm``, ``gru``; ``encoder_options`` such as
+    ``{peephole: true}``) makes a recurrent DQN: it replays windows of ``burn_in +
+    sequence_length`` consecutive steps (no loss on the burn-in) and carries each env's state
+    while acting. It supports ``n_step: 1`` only.
     """
 
     # -- networks ---------------------------------------------------------------------------
     encoder: str = param("mlp", "encoder spec: mlp, book-cnn, nature-cnn or module:function")
-    hidden_sizes: tuple[int, ...] = param((64, 64), "units per hidden layer of the mlp encoder", low=1)
+    hidden_sizes: tuple[int, ...] = param((64, 64), "units per hidden layer of the mlp encoder (of "
+                                          "each stacked layer of a recurrent encoder)", low=1)
+    encoder_options: dict[str, Any] | None = param(
+        None, "extra keyword arguments for the encoder builder (e.g. {peephole: true} for lstm)")
     initializer: str = param("he", "weight init: he (the book's He init) or torch (U(+-1/sqrt(fan_in)) "
                              "for weights and biases, PyTorch's default, as in SB3)", choices=("he", "torch"))
     dueling: bool = param(False, "dueling head: Q = V + A - mean(A)")
@@ -47,6 +60,11 @@ class DQNConfig(AgentConfig):
     training_interval: int = param(3, "env steps between training rounds", low=1)
     gradient_steps: int = param(1, "gradient steps per training round (run in one graph call)", low=1)
     copy_steps: int = param(25, "training steps between copies of the critic to the actor", low=1)
+    # -- recurrent Q-networks (encoder simple-rnn, lstm or gru) ---------------------------------
+    sequence_length: int = param(8, "steps per replayed sequence that carry a loss (recurrent "
+                                    "encoders; cover a whole episode for long memories)", low=1)
+    burn_in: int = param(0, "extra steps before each replayed sequence that only warm up the "
+                            "recurrent state, without loss (R2D2's burn-in)", low=0)
     jit_compile: bool = param(False, "XLA-compile the update (measure first: often no gain on CPU)")
     # -- exploration ------------------------------------------------------------------------
     eps_max: float = param(1.0, "epsilon at the start of training", low=0.0, high=1.0)
@@ -56,6 +74,11 @@ class DQNConfig(AgentConfig):
                                 "(the book) or env_steps", choices=("training_steps", "env_steps"))
     eps_eval: float = param(0.0, "epsilon when acting with explore=False (evaluation)",
                             low=0.0, high=1.0)
+
+    @property
+    def recurrent(self) -> bool:
+        """True when ``encoder`` names a built-in recurrent encoder (simple-rnn, lstm, gru)."""
+        return self.encoder in RECURRENT_ENCODERS
 
     def check(self) -> None:
         if self.batch_size > self.replay_memory_size:
@@ -72,3 +95,18 @@ class DQNConfig(AgentConfig):
                 f"replay_memory_size={self.replay_memory_size} cannot hold n_step={self.n_step} "
                 "transitions: give a larger replay_memory_size"
             )
+        if self.recurrent:
+            check_recurrent(self)
+
+
+def check_recurrent(config: DQNConfig) -> None:
+    """Refuse settings the recurrent DQN does not support (one-line errors naming the fix)."""
+    if config.n_step > 1:
+        raise ConfigError(f"n_step={config.n_step} is not supported with the recurrent encoder "
+                          f"'{config.encoder}': use n_step=1")
+    window = config.burn_in + config.sequence_length + 1
+    if window > config.replay_memory_size:
+        raise ConfigError(
+            f"burn_in + sequence_length + 1 = {window} steps do not fit in replay_memory_size="
+            f"{config.replay_memory_size}: give a larger replay_memory_size or shorter sequences"
+        )

@@ -25,26 +25,40 @@ def q_network(
     dueling: bool = False,
     seed: int | None = None,
     name: str = "q_network",
+    encoder_options: dict[str, Any] | None = None,
 ) -> Any:
     """Build a Keras model ``observations -> Q-values`` (one per action).
 
+    A recurrent encoder (``simple-rnn``, ``lstm``, ``gru`` or any encoder with
+    ``is_recurrent``) gives a :class:`gymkit.agents.dqn.recurrent.RecurrentQNetwork` instead,
+    from sequences ``(B, T, *obs)`` to Q-values ``(B, T, n_outputs)``.
+
     Args:
-        encoder: an encoder spec (``mlp``, ``book-cnn``, ``nature-cnn`` or ``module:function``).
+        encoder: an encoder spec (``mlp``, ``book-cnn``, ``nature-cnn``, ``simple-rnn``,
+            ``lstm``, ``gru`` or ``module:function``).
         observation_space: the single observation space (a Box).
         n_outputs: number of discrete actions.
-        hidden_sizes: hidden layer sizes, used by the ``mlp`` encoder only.
+        hidden_sizes: hidden layer sizes of the ``mlp`` encoder (of the stacked layers of a
+            recurrent one).
         dueling: put a dueling head on the features: ``Q(s, a) = V(s) + A(s, a) - mean_a A(s, a)``.
         seed: seeds every initializer, so two builds with one seed are identical.
         name: the model's name (``critic`` or ``actor``).
+        encoder_options: extra keyword arguments for the encoder builder.
     """
     import keras
 
+    from gymkit.agents.dqn.config import RECURRENT_ENCODERS
     from gymkit.encoders import make_encoder
 
     options: dict[str, Any] = {"seed": seed}
-    if encoder == "mlp":
+    if encoder == "mlp" or encoder in RECURRENT_ENCODERS:
         options.update(hidden_sizes=tuple(hidden_sizes), name=f"{name}_encoder")
+    options.update(encoder_options or {})
     features_model = make_encoder(encoder, observation_space, **options)
+    if getattr(features_model, "is_recurrent", False):
+        from gymkit.agents.dqn.recurrent import RecurrentQNetwork
+
+        return RecurrentQNetwork(features_model, n_outputs, dueling=dueling, seed=seed, name=name)
     inputs = keras.Input(shape=tuple(observation_space.shape),
                          dtype=features_model.inputs[0].dtype, name="observations")
     features = features_model(inputs)

@@ -1,0 +1,246 @@
+"""Recurrent DQN: a recurrent Q-network, its sequence learner, and the state it carries while acting.
+
+With a recurrent encoder (``simple-rnn``, ``lstm``, ``gru``) the Q-network reads the history of
+an episode, not one observation: ``Q(o_0..t, a)``. Three pieces change (the rest of
+:class:`~gymkit.agents.dqn.DQNAgent`, its schedule, epsilon and saving, do not):
+
+* :class:`RecurrentQNetwork`: the encoder with the usual head (plain or dueling) at every step;
+  ``unroll`` reads ``(B, T, *obs)`` sequences with a mask, ``step`` one env step with the
+  state carried by the caller.
+* :class:`RecurrentLearner`: trains on windows of consecutive steps sampled by
+  :func:`gymkit.replay.sequences.sample_sequences`. The critic and the actor (target network)
+  are unrolled over the same window from a zero state; the first ``burn_in`` positions only
+  warm up the critic's state (no loss, no gradient through them, R2D2). For positions
+  ``t = burn_in .. W-1``::
+
+      y_t = r_t + gamma_t * max_a' Q_actor(o_0..t+1, a')     (gamma_t = 0 where t terminated)
+      L   = sum_t m_t (y_t - Q_critic(o_0..t, a_t))^2 / sum_t m_t
+
+  where ``m_t`` is 0 off the loss positions and ``1 / c_t`` on them (``c_t``: how many windows
+  can hold step t, so that every stored step weighs the same in expectation).
+
+  With ``double_dqn`` the critic picks ``a'`` and the actor rates it.
+* :class:`CarriedState`: the playing network's hidden state per env, NumPy arrays per
+  ``explore`` stream (training and evaluation never share one), zeroed by
+  ``episode_start`` and advanced by one ``tf.function`` call per ``act``.
+
+This module imports TensorFlow/Keras; the agent imports it lazily.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gymkit.agents.dqn.config import DQNConfig
+from gymkit.agents.dqn.learner import make_optimizer
+from gymkit.agents.dqn.networks import copy_critic_to_actor
+
+
+class RecurrentQNetwork(keras.Model):
+    """A recurrent encoder with a Q-value head (plain or dueling) applied at every step.
+
+    Args:
+        encoder: a recurrent encoder (``is_recurrent``, with ``run``/``step``/``get_initial_state``).
+        n_outputs: number of discrete actions.
+        dueling: ``Q = V + A - mean_a A`` per step.
+        seed: seeds the head's He initialisers (the encoder is seeded by its builder).
+        name: ``critic`` or ``actor``.
+    """
+
+    is_recurrent = True
+
+    def __init__(self, encoder: Any, n_outputs: int, *, dueling: bool = False,
+                 seed: int | None = None, name: str = "q_network") -> None:
+        super().__init__(name=name)
+        self.supports_masking = True  # the mask goes to the encoder's recurrent layers
+        self.encoder = encoder
+        self.dueling = bool(dueling)
+        base = 10_000 if seed is None else seed + 10_000
+
+        def init(offset: int) -> Any:  # He init, as the feed-forward head (the book's)
+            return keras.initializers.HeNormal(seed=None if seed is None else base + offset)
+
+        if self.dueling:
+            self.value_head = keras.layers.Dense(1, kernel_initializer=init(0), name="value")
+            self.advantage_head = keras.layers.Dense(n_outputs, kernel_initializer=init(1),
+                                                     name="advantages")
+        else:
+            self.q_head = keras.layers.Dense(n_outputs, kernel_initializer=init(0), name="q_values")
+        self(np.zeros((1, 1, *encoder.obs_shape), np.float32))  # builds it (for load_weights)
+
+    def head(self, features: Any) -> Any:
+        """Q-values from features, on the last axis (``(B, H)`` or ``(B, T, H)``)."""
+        if not self.dueling:
+            return self.q_head(features)
+        advantages = self.advantage_head(features)
+        return self.value_head(features) + advantages - keras.ops.mean(advantages, axis=-1,
+                                                                       keepdims=True)
+
+    def unroll(self, sequences: Any, mask: Any = None, initial_state: Any = None,
+               training: bool = False) -> tuple[Any, Any]:
+        """``(Q-values (B, T, n_actions), final state)``; masked steps keep the state."""
+        features, state = self.encoder.run(sequences, mask=mask, initial_state=initial_state,
+                                           training=training)
+        return self.head(features), state
+
+    def call(self, sequences: Any, mask: Any = None, training: bool = False) -> Any:
+        return self.unroll(sequences, mask=mask, training=training)[0]
+
+    def step(self, observations: Any, state: Any) -> tuple[Any, Any]:
+        """One env step: ``(Q-values (B, n_actions), next state)``."""
+        features, state = self.encoder.step(observations, state)
+        return self.head(features), state
+
+    def get_initial_state(self, batch_size: int) -> Any:
+        """Zero state for ``batch_size`` envs (per layer ``[h]`` or ``[h, c]``)."""
+        return self.encoder.get_initial_state(batch_size)
+
+
+class RecurrentLearner:
+    """Owns the critic's optimizer and the graph-compiled sequence update (see the module doc).
+
+    ``train(observations (G, B, W+1, *obs), mask (G, B, W+1), actions, rewards, discounts,
+    loss_weights (G, B, W))`` runs G gradient steps in one graph call, copying the critic to the
+    actor every ``copy_steps`` training steps, and returns the mean loss and mean Q(s, a).
+    """
+
+    def __init__(self, critic: RecurrentQNetwork, actor: RecurrentQNetwork, config: DQNConfig,
+                 observation_shape: tuple[int, ...], observation_dtype: Any) -> None:
+        self.critic, self.actor, self.config = critic, actor, config
+        self.optimizer = make_optimizer(config)
+        self.optimizer.build(critic.trainable_variables)
+        self.train_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_steps")
+        seq = [None, None, None]  # (G, B, W+1) or (G, B, W)
+        signature = [
+            tf.TensorSpec([*seq, *observation_shape], tf.as_dtype(observation_dtype)),
+            tf.TensorSpec(seq, tf.bool),
+            tf.TensorSpec(seq, tf.int32),
+            tf.TensorSpec(seq, tf.float32),
+            tf.TensorSpec(seq, tf.float32),
+            tf.TensorSpec(seq, tf.float32),
+        ]
+        self.train = tf.function(self._train, input_signature=signature,
+                                 jit_compile=config.jit_compile or None)
+        #: ``(loss, mean Q)`` of one batch of windows, without training (tests, diagnostics)
+        self.td_loss = tf.function(self._td_loss, input_signature=[
+            tf.TensorSpec(spec.shape[1:], spec.dtype) for spec in signature])
+
+    def copy_critic_to_actor(self) -> None:
+        """Assign the critic's weights to the actor (the book's copy op)."""
+        copy_critic_to_actor(self.critic, self.actor)
+
+    def _critic_q(self, observations: Any, mask: Any) -> Any:
+        """Critic Q-values at positions ``burn_in .. W`` (B, W+1-burn_in, A); the burn-in
+        positions only produce the start state, and no gradient flows into them."""
+        burn = self.config.burn_in
+        if burn == 0:
+            return self.critic.unroll(observations, mask, training=True)[0]
+        _, state = self.critic.unroll(observations[:, :burn], mask[:, :burn], training=True)
+        state = tf.nest.map_structure(tf.stop_gradient, state)
+        return self.critic.unroll(observations[:, burn:], mask[:, burn:], initial_state=state,
+                                  training=True)[0]
+
+    def _td_loss(self, observations: Any, mask: Any, actions: Any, rewards: Any, discounts: Any,
+                 loss_weights: Any) -> tuple[Any, Any]:
+        """``(loss, mean Q(s, a))``: the weighted mean over the loss positions of a batch of
+        windows (``loss_weights`` is 0 off them)."""
+        burn = self.config.burn_in
+        observations = tf.cast(observations, tf.float32)
+        next_q = self.actor.unroll(observations, mask, training=False)[0][:, burn + 1:]
+        q_all = self._critic_q(observations, mask)
+        if self.config.double_dqn:  # the critic picks a', the actor rates it
+            best = tf.argmax(tf.stop_gradient(q_all[:, 1:]), axis=-1, output_type=tf.int32)
+            next_value = tf.gather(next_q, best, axis=2, batch_dims=2)
+        else:
+            next_value = tf.reduce_max(next_q, axis=-1)
+        y = tf.stop_gradient(rewards[:, burn:] + discounts[:, burn:] * next_value)
+        q_taken = tf.gather(q_all[:, :-1], actions[:, burn:], axis=2, batch_dims=2)
+        weights = loss_weights[:, burn:]
+        count = tf.maximum(tf.reduce_sum(weights), 1e-6)
+        error = y - q_taken
+        if self.config.loss == "huber":
+            abs_error = tf.abs(error)
+            per_step = tf.where(abs_error < 1.0, 0.5 * tf.square(error), abs_error - 0.5)
+        else:
+            per_step = tf.square(error)
+        return tf.reduce_sum(per_step * weights) / count, tf.reduce_sum(q_taken * weights) / count
+
+    def _train(self, observations: Any, mask: Any, actions: Any, rewards: Any, discounts: Any,
+               loss_weights: Any) -> tuple[Any, Any]:
+        n = tf.shape(actions)[0]
+        loss_sum = tf.constant(0.0)
+        q_sum = tf.constant(0.0)
+        for g in tf.range(n):
+            with tf.GradientTape() as tape:
+                loss, q_mean = self._td_loss(observations[g], mask[g], actions[g], rewards[g],
+                                             discounts[g], loss_weights[g])
+            variables = self.critic.trainable_variables
+            grads = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+            loss_sum += loss
+            q_sum += q_mean
+            self.train_steps.assign_add(1)
+            if self.train_steps % self.config.copy_steps == 0:
+                self.copy_critic_to_actor()
+        count = tf.cast(n, tf.float32)
+        return loss_sum / count, q_sum / count
+
+
+class CarriedState:
+    """The playing network's recurrent state per env, one set per ``explore`` stream.
+
+    Args:
+        model: the playing :class:`RecurrentQNetwork` (actor or critic).
+        observation_shape: shape of one observation.
+        observation_dtype: dtype of the observations ``q_values`` receives.
+    """
+
+    def __init__(self, model: RecurrentQNetwork, observation_shape: tuple[int, ...],
+                 observation_dtype: Any) -> None:
+        self.units = [[int(t.shape[1]) for t in layer] for layer in model.get_initial_state(1)]
+        state_spec = [[tf.TensorSpec((None, u), tf.float32) for u in layer] for layer in self.units]
+        obs_spec = tf.TensorSpec((None, *observation_shape), tf.as_dtype(observation_dtype))
+        self.obs_dtype = np.dtype(observation_dtype)
+        self._step = tf.function(lambda obs, state: model.step(tf.cast(obs, tf.float32), state),
+                                 input_signature=[obs_spec, state_spec])
+        #: explore flag -> per layer, per state tensor, an array (num_envs, units)
+        self.states: dict[bool, list[list[np.ndarray]]] = {}
+
+    def stream(self, explore: bool, size: int = 0) -> list[list[np.ndarray]]:
+        """The state arrays of one stream, grown with zero rows to at least ``size`` envs."""
+        state = self.states.get(explore)
+        have = 0 if state is None else len(state[0][0])
+        if state is None or size > have:
+            grow = max(size - have, 0)
+            zeros = [[np.zeros((grow, u), np.float32) for u in layer] for layer in self.units]
+            state = zeros if state is None else [
+                [np.concatenate([a, b]) for a, b in zip(old, new, strict=True)]
+                for old, new in zip(state, zeros, strict=True)]
+            self.states[explore] = state
+        return state
+
+    def reset(self, env_ids: np.ndarray, explore: bool) -> None:
+        """Zero the state rows of ``env_ids`` (their episodes start now)."""
+        ids = np.asarray(env_ids, np.int64)
+        if len(ids) == 0:
+            return
+        for layer in self.stream(explore, int(ids.max()) + 1):
+            for array in layer:
+                array[ids] = 0.0
+
+    def q_values(self, observations: np.ndarray, explore: bool,
+                 env_ids: np.ndarray | None = None) -> np.ndarray:
+        """Q-values of one env step for rows ``env_ids`` (default ``0..n-1``), advancing their state."""
+        observations = np.asarray(observations, self.obs_dtype)
+        ids = np.arange(len(observations)) if env_ids is None else np.asarray(env_ids, np.int64)
+        state = self.stream(explore, int(ids.max()) + 1 if len(ids) else 0)
+        rows = [[array[ids] for array in layer] for layer in state]
+        q, new = self._step(observations, rows)
+        for layer, new_layer in zip(state, new, strict=True):
+            for array, value in zip(layer, new_layer, strict=True):
+                array[ids] = value.numpy()
+        return q.numpy()
