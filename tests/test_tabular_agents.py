@@ -256,4 +256,27 @@ def test_metrics_every_1000_updates_even_with_several_envs():
         metrics = agent.update()
         if metrics:
             reports.append((agent.t, sorted(metrics)))
-    assert reports == [(1002, ["epsilon", "learning_rate"]), (2001, ["epsilon", "learning_rate"])]
+    keys = ["epsilon", "learning_rate", "q_max", "q_mean", "q_min", "td_error"]
+    assert reports == [(1002, keys), (2001, keys)]
+
+
+def test_q_statistics_and_td_error_reported_with_the_metrics():
+    env = gym.make(BOOK)
+    agent = make("q-learning", env, {"exploration": "random"})
+    # two hand-made transitions from state 0, action 0, reward 10, terminal: with alpha_t
+    # the first TD error is 10 - 0, the second 10 - Q after the first update
+    batch = Transitions(np.zeros(1, np.int64), np.zeros(1, np.int64), np.full(1, 10.0),
+                        np.zeros(1, np.int64), np.ones(1, bool), np.zeros(1, bool), np.arange(1))
+    errors = []
+    for _ in range(1000):
+        errors.append(10.0 - agent.Q[0, 0])
+        agent.observe(batch)
+    metrics = agent.update()
+    assert metrics["q_max"] == metrics["q_min"] == metrics["q_mean"] == pytest.approx(agent.Q[0, 0])
+    assert metrics["td_error"] == pytest.approx(np.mean(errors))
+    later = []  # the next report averages only the updates since this one
+    for _ in range(1000):
+        later.append(10.0 - agent.Q[0, 0])
+        agent.observe(batch)
+    assert agent.update()["td_error"] == pytest.approx(np.mean(later))
+    assert np.mean(later) < np.mean(errors)

@@ -140,6 +140,9 @@ class DQNAgent(Agent):
         ``env_ids`` of the ``explore`` stream, and advances that state: one call per env step.
         """
         if self._carried is not None:
+            if self._numpy_stale:
+                self._carried.refresh()
+                self._numpy_stale = False
             return self._carried.q_values(observations, explore, env_ids)
         if self._numpy_q is not None:
             if self._numpy_stale:

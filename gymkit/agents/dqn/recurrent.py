@@ -22,7 +22,9 @@ an episode, not one observation: ``Q(o_0..t, a)``. Three pieces change (the rest
   With ``double_dqn`` the critic picks ``a'`` and the actor rates it.
 * :class:`CarriedState`: the playing network's hidden state per env, NumPy arrays per
   ``explore`` stream (training and evaluation never share one), zeroed by
-  ``episode_start`` and advanced by one ``tf.function`` call per ``act``.
+  ``episode_start`` and advanced once per ``act``: in NumPy
+  (:mod:`gymkit.encoders.numpy_step`) for gymkit's recurrent encoders, else by one
+  ``tf.function`` call.
 
 This module imports TensorFlow/Keras; the agent imports it lazily.
 """
@@ -38,6 +40,7 @@ import tensorflow as tf
 from gymkit.agents.dqn.config import DQNConfig
 from gymkit.agents.dqn.learner import make_optimizer
 from gymkit.agents.dqn.networks import copy_critic_to_actor
+from gymkit.encoders.numpy_step import NumpyRecurrentStep
 
 
 class RecurrentQNetwork(keras.Model):
@@ -201,14 +204,41 @@ class CarriedState:
 
     def __init__(self, model: RecurrentQNetwork, observation_shape: tuple[int, ...],
                  observation_dtype: Any) -> None:
+        self.model = model
         self.units = [[int(t.shape[1]) for t in layer] for layer in model.get_initial_state(1)]
         state_spec = [[tf.TensorSpec((None, u), tf.float32) for u in layer] for layer in self.units]
         obs_spec = tf.TensorSpec((None, *observation_shape), tf.as_dtype(observation_dtype))
         self.obs_dtype = np.dtype(observation_dtype)
         self._step = tf.function(lambda obs, state: model.step(tf.cast(obs, tf.float32), state),
                                  input_signature=[obs_spec, state_spec])
+        #: the step in NumPy (gymkit's recurrent encoders; None: the tf.function steps), far
+        #: cheaper than a graph dispatch per env step; :meth:`refresh` after weights change
+        self.numpy_step = NumpyRecurrentStep.from_encoder(model.encoder)
+        self._heads: list[tuple[np.ndarray, np.ndarray]] = []
+        self.refresh()
         #: explore flag -> per layer, per state tensor, an array (num_envs, units)
         self.states: dict[bool, list[list[np.ndarray]]] = {}
+
+    def refresh(self) -> None:
+        """Re-copy the playing network's weights into the NumPy step (after an update,
+        a critic-to-actor copy or a load)."""
+        if self.numpy_step is None:
+            return
+        self.numpy_step.refresh()
+        m = self.model
+        heads = [m.value_head, m.advantage_head] if m.dueling else [m.q_head]
+        self._heads = [(np.asarray(h.kernel, np.float32), np.asarray(h.bias, np.float32))
+                       for h in heads]
+
+    def _numpy_q(self, observations: np.ndarray, rows: Any) -> tuple[np.ndarray, Any]:
+        """The NumPy twin of ``model.step``: the heads are linear (``Q = V + A - mean_a A``)."""
+        features, new = self.numpy_step(observations, rows)
+        if len(self._heads) == 1:
+            kernel, bias = self._heads[0]
+            return features @ kernel + bias, new
+        (v_kernel, v_bias), (a_kernel, a_bias) = self._heads
+        advantages = features @ a_kernel + a_bias
+        return features @ v_kernel + v_bias + advantages - advantages.mean(axis=1, keepdims=True), new
 
     def stream(self, explore: bool, size: int = 0) -> list[list[np.ndarray]]:
         """The state arrays of one stream, grown with zero rows to at least ``size`` envs."""
@@ -239,8 +269,12 @@ class CarriedState:
         ids = np.arange(len(observations)) if env_ids is None else np.asarray(env_ids, np.int64)
         state = self.stream(explore, int(ids.max()) + 1 if len(ids) else 0)
         rows = [[array[ids] for array in layer] for layer in state]
-        q, new = self._step(observations, rows)
+        if self.numpy_step is not None:
+            q, new = self._numpy_q(observations, rows)
+        else:
+            q, new = self._step(observations, rows)
+            q, new = q.numpy(), [[value.numpy() for value in layer] for layer in new]
         for layer, new_layer in zip(state, new, strict=True):
             for array, value in zip(layer, new_layer, strict=True):
-                array[ids] = value.numpy()
-        return q.numpy()
+                array[ids] = value
+        return q

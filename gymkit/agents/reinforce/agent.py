@@ -53,7 +53,9 @@ class ReinforceAgent(Agent):
     """REINFORCE: a Keras softmax policy on an encoder, learnt by Monte-Carlo policy gradients.
 
     Acting never calls Keras eagerly: dense-only networks run as a NumPy forward pass of
-    the Keras weights, others through a ``tf.function`` with a fixed input signature; the
+    the Keras weights, gymkit's recurrent encoders as a NumPy step
+    (:mod:`gymkit.encoders.numpy_step`), others through a ``tf.function`` with a fixed input
+    signature (``act_backend`` picks); the
     action is sampled in NumPy from ``self.rng`` so runs are reproducible.
 
     Evaluation (``explore=False``) is greedy (argmax) by default: it measures the best

@@ -63,7 +63,8 @@ class ReinforceConfig(AgentConfig):
     )
     act_backend: str = param(
         "auto",
-        "forward pass used to act: 'numpy' (dense-only encoders), 'tf' (a tf.function), 'auto' (numpy if it can)",
+        "forward pass used to act: 'numpy' (dense-only or gymkit recurrent encoders), 'tf' (a tf.function), "
+        "'auto' (numpy if it can)",
         choices=("auto", "numpy", "tf"),
     )
 

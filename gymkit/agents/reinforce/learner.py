@@ -31,12 +31,14 @@ import tensorflow as tf
 
 from gymkit.agents.reinforce.networks import (
     NumpyForward,
+    RecurrentHead,
     build_policy,
     build_value,
     dense_chain,
     is_recurrent,
     make_optimizer,
 )
+from gymkit.encoders.numpy_step import NumpyRecurrentStep
 from gymkit.errors import ConfigError
 
 _EPS = 1e-8  # keeps the score normalisation finite when every score is equal
@@ -99,10 +101,18 @@ class ReinforceLearner:
         )
 
         chain = dense_chain(self.policy) if config.act_backend != "tf" and not self.recurrent else None
-        if config.act_backend == "numpy" and chain is None:
+        #: a recurrent policy's step in NumPy (our recurrent encoders only), and its head
+        self._np_step = self._np_head = None
+        if isinstance(self.policy, RecurrentHead) and config.act_backend != "tf":
+            self._np_step = NumpyRecurrentStep.from_encoder(self.policy.encoder)
+            if self._np_step is not None:  # the head is linear: logits = features.W + b
+                head = self.policy.head
+                self._np_head = NumpyForward([(head.kernel, head.bias, lambda x: x)])
+        if config.act_backend == "numpy" and chain is None and self._np_step is None:
             raise ConfigError(
-                f"act_backend='numpy' needs a dense-only policy network, but encoder "
-                f"{config.encoder!r} has other layers: use act_backend=auto or tf"
+                f"act_backend='numpy' needs a dense-only policy network or one of gymkit's "
+                f"recurrent encoders, but encoder {config.encoder!r} has other layers: "
+                "use act_backend=auto or tf"
             )
         self._np_logits = NumpyForward(chain) if chain is not None else None
         value_chain = dense_chain(self.value) if self.value is not None and chain else None
@@ -123,6 +133,9 @@ class ReinforceLearner:
 
     def logits_step(self, observations: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         """Recurrent policy, one env step: ``(logits, next state)`` (NumPy in and out)."""
+        if self._np_step is not None:
+            features, state = self._np_step(observations, state)
+            return self._np_head(features), state
         logits, state = self._tf_step(np.asarray(observations, self.obs_dtype.as_numpy_dtype), state)
         return logits.numpy(), [[np.asarray(t) for t in layer] for layer in state]
 
@@ -161,7 +174,7 @@ class ReinforceLearner:
 
     def refresh(self) -> None:
         """Re-copy weights into the NumPy forward passes (after an update or a load)."""
-        for forward in (self._np_logits, self._np_values):
+        for forward in (self._np_logits, self._np_values, self._np_step, self._np_head):
             if forward is not None:
                 forward.refresh()
 

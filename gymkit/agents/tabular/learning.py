@@ -52,6 +52,32 @@ def metrics_due(t: int, t_before: int) -> bool:
     return t // METRICS_EVERY > t_before // METRICS_EVERY
 
 
+def table_stats(prefix: str, values: np.ndarray, visited: np.ndarray) -> dict[str, float]:
+    """Mean, max and min of the table's finite entries where ``visited`` (empty dict if none):
+    unvisited entries still hold their initial 0, impossible actions -inf."""
+    seen = values[visited & np.isfinite(values)]
+    if seen.size == 0:
+        return {}
+    return {f"{prefix}_mean": float(seen.mean()), f"{prefix}_max": float(seen.max()),
+            f"{prefix}_min": float(seen.min())}
+
+
+class _TDErrors:
+    """Running mean of |target - estimate| over the updates since the last report."""
+
+    def __init__(self) -> None:
+        self.total, self.count = 0.0, 0
+
+    def add(self, error: float) -> None:
+        self.total += abs(error)
+        self.count += 1
+
+    def pop(self) -> dict[str, float]:
+        out = {"td_error": self.total / self.count} if self.count else {}
+        self.total, self.count = 0.0, 0
+        return out
+
+
 @dataclass(frozen=True)
 class TDLearningConfig(AgentConfig):
     """Settings of TD Learning (the book's defaults)."""
@@ -110,6 +136,7 @@ class TDLearningAgent(Agent):
         self.n_actions = int(action_space.n)
         self.V = np.zeros(int(observation_space.n))
         self.visits = np.zeros((int(observation_space.n), self.n_actions), dtype=np.int64)
+        self._td_errors = _TDErrors()
         self.t = 0  # updates so far: t in the learning rate and the epsilon schedule
         self._t_before = 0  # t before the last observe(), to know when metrics are due
         self.env_info: dict | None = None
@@ -133,6 +160,7 @@ class TDLearningAgent(Agent):
         for s, a, r, sp, terminated in rows:
             alpha = learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)
             target = r if terminated else r + c.discount_rate * V[sp]
+            self._td_errors.add(target - V[s])
             V[s] += alpha * (target - V[s])  # = (1 - alpha) V(s) + alpha * target
             self.visits[s, a] += 1
             self.t += 1
@@ -141,7 +169,9 @@ class TDLearningAgent(Agent):
         if not metrics_due(self.t, self._t_before):
             return {}
         c = self.config
-        return {"learning_rate": learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)}
+        visited = self.visits.sum(axis=1) > 0
+        return {"learning_rate": learning_rate(c.learning_rate0, c.learning_rate_decay, self.t),
+                **table_stats("v", self.V, visited), **self._td_errors.pop()}
 
     def summary(self) -> str | None:
         table = format_table({"V": self.V, "visits": self.visits.sum(axis=1)})
@@ -172,6 +202,7 @@ class QLearningAgent(Agent):
         self.Q = np.zeros((n_states, self.n_actions))
         self.visits = np.zeros((n_states, self.n_actions), dtype=np.int64)  # N(s, a)
         self.mask_seen = np.zeros(n_states, dtype=bool)
+        self._td_errors = _TDErrors()
         self.t = 0  # updates so far: t in the learning rate and the epsilon schedule
         self._t_before = 0  # t before the last observe(), to know when metrics are due
         self.env_info: dict | None = None
@@ -239,6 +270,7 @@ class QLearningAgent(Agent):
                 target = r + gamma * (future if future > -np.inf else 0.0)
             t = self.t if global_t else N[s, a] - 1
             alpha = learning_rate(c.learning_rate0, c.learning_rate_decay, t)
+            self._td_errors.add(target - Q[s, a])
             Q[s, a] += alpha * (target - Q[s, a])  # = (1 - alpha) Q(s, a) + alpha * target
             self.t += 1
 
@@ -249,6 +281,10 @@ class QLearningAgent(Agent):
         metrics = {"learning_rate": learning_rate(c.learning_rate0, c.learning_rate_decay, self.t)}
         if c.exploration == "epsilon-greedy":
             metrics["epsilon"] = self.epsilon
+        # Q statistics over the (state, action) pairs tried so far, and the mean |TD error|
+        # of the updates since the last report: a falling TD error is the sign of convergence.
+        metrics.update(table_stats("q", self.Q, self.visits > 0))
+        metrics.update(self._td_errors.pop())
         return metrics
 
     # -- showing and saving ---------------------------------------------------------------
