@@ -280,3 +280,26 @@ def test_q_statistics_and_td_error_reported_with_the_metrics():
         agent.observe(batch)
     assert agent.update()["td_error"] == pytest.approx(np.mean(later))
     assert np.mean(later) < np.mean(errors)
+
+
+@pytest.mark.parametrize("name", ["q-learning", "td-learning"])
+def test_td_error_survives_a_checkpoint_between_reports(tmp_path, name):
+    """A run resumed from a checkpoint saved mid-interval reports the same td_error."""
+    rng = np.random.default_rng(0)
+    states = rng.integers(0, 3, 1000)
+    batches = [Transitions(np.array([s]), np.zeros(1, np.int64), rng.normal(size=1),
+                           np.array([(s + 1) % 3]), np.zeros(1, bool), np.zeros(1, bool), np.arange(1))
+               for s in states]
+    env = gym.make(BOOK)
+    straight = make(name, env, {})
+    for b in batches[:600]:
+        straight.observe(b)
+    straight.save_state(tmp_path)
+    resumed = make(name, env, {})
+    resumed.load_state(tmp_path)
+    for b in batches[600:]:
+        straight.observe(b)
+        resumed.observe(b)
+    expected = straight.update()
+    assert expected["td_error"] > 0
+    assert resumed.update() == expected

@@ -72,6 +72,13 @@ class _TDErrors:
         self.total += abs(error)
         self.count += 1
 
+    def state(self) -> list:
+        """What a checkpoint keeps, so that a resumed run reports the same td_error."""
+        return [self.total, self.count]
+
+    def load(self, state: list | None) -> None:
+        self.total, self.count = (float(state[0]), int(state[1])) if state else (0.0, 0)
+
     def pop(self) -> dict[str, float]:
         out = {"td_error": self.total / self.count} if self.count else {}
         self.total, self.count = 0.0, 0
@@ -178,7 +185,8 @@ class TDLearningAgent(Agent):
         return f"TD Learning (discount {self.config.discount_rate}): state values of the random policy\n\n{table}"
 
     def save_state(self, directory: Path) -> None:
-        meta = {"t": self.t, "rng": self.rng.bit_generator.state, "env_info": self.env_info}
+        meta = {"t": self.t, "rng": self.rng.bit_generator.state, "env_info": self.env_info,
+                "td_errors": self._td_errors.state()}
         save_tables(directory, {"v_table": self.V, "visits": self.visits}, meta)
 
     def load_state(self, directory: Path) -> None:
@@ -187,6 +195,7 @@ class TDLearningAgent(Agent):
         self.t, self.env_info = int(meta["t"]), meta.get("env_info")
         self._t_before = self.t
         self.rng.bit_generator.state = meta["rng"]
+        self._td_errors.load(meta.get("td_errors"))
 
 
 class QLearningAgent(Agent):
@@ -301,7 +310,8 @@ class QLearningAgent(Agent):
         return summarize(title, table, self.greedy_policy(), self.env_info, unknown)
 
     def save_state(self, directory: Path) -> None:
-        meta = {"t": self.t, "rng": self.rng.bit_generator.state, "env_info": self.env_info}
+        meta = {"t": self.t, "rng": self.rng.bit_generator.state, "env_info": self.env_info,
+                "td_errors": self._td_errors.state()}
         arrays = {"q_table": self.Q, "visits": self.visits, "mask_seen": self.mask_seen}
         save_tables(directory, arrays, meta)
 
@@ -311,3 +321,4 @@ class QLearningAgent(Agent):
         self.t, self.env_info = int(meta["t"]), meta.get("env_info")
         self._t_before = self.t
         self.rng.bit_generator.state = meta["rng"]
+        self._td_errors.load(meta.get("td_errors"))
