@@ -23,6 +23,8 @@ import time
 import warnings
 from pathlib import Path
 
+import yaml
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 warnings.filterwarnings("ignore", message=".*precision lowered by casting to float32.*")
@@ -65,11 +67,12 @@ VARIANTS = {
 }
 
 
-def run(task: str, variant: str, seed: int, steps: int | None, eval_episodes: int) -> dict:
+def run(task: str, variant: str, seed: int, steps: int | None, eval_episodes: int,
+        overrides: dict | None = None) -> dict:
     from gymkit.loop import train
 
     spec = TASKS[task]
-    config = {**spec["config"], **VARIANTS[variant]}
+    config = {**spec["config"], **VARIANTS[variant], **(overrides or {})}
     wrappers = spec["wrappers"]
     if variant == "stack4":
         wrappers = [*(wrappers or []), {"frame-stack": {"stack_size": 4}}]
@@ -83,7 +86,7 @@ def run(task: str, variant: str, seed: int, steps: int | None, eval_episodes: in
     ev = result.evaluation
     return {"task": task, "variant": variant, "seed": seed, "steps": result.steps,
             "episodes": result.episodes, "train_last100": result.recent_mean_return,
-            "eval_mean": ev.mean, "eval_std": ev.std, "wall_s": round(time.perf_counter() - start, 1)}
+            "overrides": overrides or {}, "eval_mean": ev.mean, "eval_std": ev.std, "wall_s": round(time.perf_counter() - start, 1)}
 
 
 def main() -> None:
@@ -93,11 +96,19 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--steps", type=int, default=None, help="env steps (default: the task's)")
     ap.add_argument("--eval", type=int, default=200)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a DQN config value of the task (YAML value), e.g. burn_in=16")
     args = ap.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--set {item!r}: expected KEY=VALUE, e.g. --set burn_in=16")
+        overrides[key] = yaml.safe_load(value)
     rows = []
     for variant in args.variants:
         for seed in args.seeds:
-            row = run(args.task, variant, seed, args.steps, args.eval)
+            row = run(args.task, variant, seed, args.steps, args.eval, overrides)
             rows.append(row)
             print(json.dumps(row), flush=True)
     print(f"\n{args.task}: greedy eval mean over {args.eval} episodes")
