@@ -57,6 +57,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_non_negative_int, help="random seed (default 0)")
     p.add_argument("--num-envs", type=_positive_int, help="parallel envs in the vector env (default 1)")
     p.add_argument("--vectorization", choices=["sync", "async"], help="vector env kind (default sync)")
+    p.add_argument("--wrappers", metavar="YAML",
+                   help="wrappers for each env, as in presets (replace the preset's), e.g. '[velocity-mask]', "
+                        "or flatten (Discrete observations -> one-hot)")
+    p.add_argument("--env-kwargs", metavar="YAML",
+                   help="gymnasium.make keyword arguments (over the preset's), e.g. '{is_slippery: false}'")
     p.add_argument("--run-dir", help="where to write the run (default runs/AGENT_ENV_sSEED_TIME)")
     p.add_argument("--eval-episodes", type=_non_negative_int, help="greedy episodes after training (default 10)")
     p.add_argument("--checkpoint-every", type=_non_negative_int, help="steps between checkpoints (0: only at the end)")
@@ -99,8 +104,16 @@ def default_run_dir(agent: str, env: str, seed: int) -> Path:
     return path
 
 
+#: train flags that --resume refuses (the saved config.yaml decides them), as (flag, dest)
+RESUME_FIXED = (("--agent", "agent"), ("--env", "env"), ("--preset", "preset"), ("--set", "overrides"),
+                ("--seed", "seed"), ("--num-envs", "num_envs"), ("--vectorization", "vectorization"),
+                ("--wrappers", "wrappers"), ("--env-kwargs", "env_kwargs"),
+                ("--eval-episodes", "eval_episodes"), ("--checkpoint-every", "checkpoint_every"),
+                ("--log-every", "log_every"))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    from gymkit.config import load_preset, parse_set
+    from gymkit.config import load_preset, parse_set, parse_yaml_option
     from gymkit.loop import train
 
     overrides = parse_set(args.overrides)
@@ -109,15 +122,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         agent = args.agent or (load_preset(args.preset).agent if args.preset else "agent")
         env = args.env or (load_preset(args.preset).env if args.preset else None) or "env"
         run_dir = default_run_dir(agent.split(":")[-1], env, args.seed or 0)
-    if args.resume and (args.overrides or args.agent or args.env or args.preset):
-        raise GymkitError("--resume continues a run exactly as it was configured: drop --agent, --env, --preset and --set")
+    if args.resume:
+        fixed = [flag for flag, value in RESUME_FIXED if getattr(args, value) not in (None, [])]
+        if fixed:
+            raise GymkitError(f"--resume continues a run exactly as it was configured: drop {', '.join(fixed)} "
+                              "(only --steps or --episodes may extend it)")
+    wrappers = parse_yaml_option("--wrappers", args.wrappers, list)
+    env_kwargs = parse_yaml_option("--env-kwargs", args.env_kwargs, dict)
     sink = _wandb_sink(args, run_dir, "train")
     result = train(
         args.agent, args.env, preset=args.preset, config=overrides or None, run_dir=run_dir,
         resume=args.resume, progress=args.progress, steps=args.steps, episodes=args.episodes,
         seed=args.seed, num_envs=args.num_envs, vectorization=args.vectorization,
         eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every, sinks=(sink,) if sink else (),
+        log_every=args.log_every, wrappers=wrappers, env_kwargs=env_kwargs, sinks=(sink,) if sink else (),
     )
     print(f"trained {result.steps} steps, {result.episodes} episodes in {result.wall_time_s:.1f} s"
           + (f"; recent mean return {result.recent_mean_return:.2f}" if result.recent_mean_return is not None else ""))

@@ -293,3 +293,19 @@ def load_preset(name_or_path: str) -> Preset:
         env_kwargs=dict(data.get("env_kwargs") or {}),
         wrappers=list(data.get("wrappers") or []),
     )
+
+
+def parse_yaml_option(flag: str, text: str | None, expect: type) -> Any:
+    """``--wrappers`` / ``--env-kwargs`` text as YAML (a bare wrapper name is a list of one)."""
+    if text is None:
+        return None
+    example = "'[velocity-mask]' or '[{frame-stack: {stack_size: 4}}]'" if expect is list else "'{frameskip: 1}'"
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError(f"{flag} {text!r} is not valid YAML: write e.g. {example}") from None
+    if expect is list and isinstance(value, str | dict):
+        value = [value]
+    if not isinstance(value, expect):
+        raise ConfigError(f"{flag} {text!r} must be a YAML {expect.__name__}: write e.g. {example}")
+    return value

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from gymkit.config import parse_yaml_option
 from gymkit.errors import ConfigError, RunDirError, SpaceError
 
 
@@ -235,24 +236,6 @@ def _train_and_write(space: Any, config: Any, data: np.ndarray, n_held: int, see
     log(f"{which} reconstruction MSE {mse:.5g} ({units}; training {train_mse:.5g}, "
         f"mean-input baseline {baseline:.5g}); trained in {wall:.1f} s")
     return info
-
-
-def parse_yaml_option(flag: str, text: str | None, expect: type) -> Any:
-    """``--wrappers`` / ``--env-kwargs`` text as YAML (a bare wrapper name is a list of one)."""
-    import yaml
-
-    if text is None:
-        return None
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ConfigError(f"{flag} {text!r} is not valid YAML: write e.g. "
-                          + ("'[mspacman]'" if expect is list else "'{frameskip: 1}'")) from None
-    if expect is list and isinstance(value, str | dict):
-        value = [value]
-    if not isinstance(value, expect):
-        raise ConfigError(f"{flag} {text!r} must be a YAML {expect.__name__}")
-    return value
 
 
 def run_command(args: Any) -> int:

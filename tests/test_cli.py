@@ -81,6 +81,14 @@ BAD_INPUTS = [
     (["evaluate", "{tmp}/missing-run"], "does not exist"),
     (["train", "--resume", "--run-dir", "{tmp}/missing-run"], "does not exist"),
     (["train", "--agent", "no_such_module_zz:Agent", "--env", "CartPole-v1"], "cannot import module"),
+    (["train", "--agent", "dqn", "--env", "FrozenLake-v1"], "add --wrappers flatten (one-hot observations)"),
+    (["train", "--agent", "random", "--env", "CartPole-v1", "--wrappers", "[velocty-mask]"],
+     "unknown wrapper 'velocty-mask' (did you mean 'velocity-mask'?)"),
+    (["train", "--agent", "random", "--env", "CartPole-v1", "--wrappers", "5"], "must be a YAML list: write e.g."),
+    (["train", "--agent", "random", "--env", "CartPole-v1", "--wrappers", "[a"], "is not valid YAML"),
+    (["train", "--agent", "random", "--env", "CartPole-v1", "--env-kwargs", "[1]"], "must be a YAML dict"),
+    # the wrapper reaches the agent: the masked observations are not CartPole's (4,)
+    (["train", "--agent", "hardcoded", "--env", "CartPole-v1", "--wrappers", "velocity-mask"], "(2,), float32)"),
 ]
 
 
@@ -120,3 +128,27 @@ def test_check_env_reports_in_words():
     res = run_cli("check-env", "gymkit/BookMDP-v0")
     assert res.returncode == 0
     assert "passes Gymnasium's env checker" in res.stdout
+
+
+def test_env_kwargs_and_wrappers_from_the_command_line_are_kept_by_the_run(tmp_path):
+    run = tmp_path / "run"
+    res = run_cli("train", "--agent", "hardcoded", "--env", "CartPole-v1", "--env-kwargs", "{max_episode_steps: 10}",
+                  "--wrappers", "[]", "--steps", "300", "--eval-episodes", "5", "--run-dir", str(run))
+    assert res.returncode == 0, res.stderr
+    # the book's policy balances for ~40 steps: cut at 10 by gymnasium.make(max_episode_steps=10)
+    assert "mean 10.00  std 0.00  min 10.00  max 10.00" in res.stdout
+    res = run_cli("evaluate", str(run), "--episodes", "3")  # evaluate rebuilds the env from config.yaml
+    assert res.returncode == 0 and "mean 10.00  std 0.00" in res.stdout, res.stdout + res.stderr
+
+
+def test_resume_refuses_settings_it_would_ignore(tmp_path):
+    run = tmp_path / "run"
+    assert run_cli("train", "--agent", "random", "--env", "CartPole-v1", "--steps", "300",
+                   "--run-dir", str(run), "--eval-episodes", "0").returncode == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    for extra in (["--seed", "3"], ["--num-envs", "2"], ["--wrappers", "velocity-mask"], ["--log-every", "10"]):
+        res = run_cli("train", "--resume", "--run-dir", str(run), "--steps", "600", *extra)
+        assert res.returncode == 2, res.stderr
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and f"drop {extra[0]}" in lines[0], res.stderr
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

@@ -224,7 +224,9 @@ def require_box_observations(agent: str, observation_space: gym.Space) -> tuple[
     if not isinstance(observation_space, gym.spaces.Box):
         raise SpaceError(
             f"agent '{agent}' needs a Box (array) observation space, but the env has "
-            f"{observation_space}: wrap it (e.g. OneHot) or pick another agent"
+            f"{observation_space}: " + ("add --wrappers flatten (one-hot observations) "
+            if isinstance(observation_space, gym.spaces.Discrete) else "wrap the env (--wrappers) ")
+            + "or pick another agent"
         )
     return tuple(observation_space.shape)
 
