@@ -284,11 +284,13 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                     _check_finite("the observation", next_obs, step)
                     _check_finite("the reward", rewards, step)
                     if nvalid == n:
-                        batch = Transitions(obs, actions, rewards, next_obs, terminated, truncated, np.arange(n))
+                        batch = Transitions(obs, actions, rewards, next_obs, terminated, truncated,
+                                            np.arange(n), mask)
                     else:
                         idx = np.flatnonzero(valid)
                         batch = Transitions(obs[idx], actions[idx], rewards[idx], next_obs[idx],
-                                            terminated[idx], truncated[idx], idx)
+                                            terminated[idx], truncated[idx], idx,
+                                            None if mask is None else mask[idx])
                     agent.observe(batch)
                     new = agent.update()
                     if new:

@@ -143,9 +143,9 @@ def test_truncated_episodes_bootstrap_from_the_value_of_the_cut_state():
     seen = {}
     real_step = agent.learner.train_step
 
-    def spy(observations, actions, returns, mask, value_units):
+    def spy(observations, actions, returns, mask, value_units, allowed):
         seen["returns"] = returns
-        return real_step(observations, actions, returns, mask, value_units)
+        return real_step(observations, actions, returns, mask, value_units, allowed)
 
     agent.learner.train_step = spy
     (obs, actions, rewards), = fake_episodes(np.random.default_rng(2), [2], 2, random_rewards=False)

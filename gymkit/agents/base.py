@@ -47,6 +47,8 @@ class Transitions(NamedTuple):
         terminated: True where the episode reached a terminal state: do not bootstrap.
         truncated: True where it was cut short (time limit): bootstrap from next_observations.
         env_ids: the sub-environment index of each row, for agents that keep per-env state.
+        action_masks: the boolean masks ``(n, n_actions)`` the actions were chosen under
+            (``info["action_mask"]``), or None when the env gives none.
     """
 
     observations: np.ndarray
@@ -56,6 +58,7 @@ class Transitions(NamedTuple):
     terminated: np.ndarray
     truncated: np.ndarray
     env_ids: np.ndarray
+    action_masks: np.ndarray | None = None
 
     @property
     def dones(self) -> np.ndarray:

@@ -47,6 +47,8 @@ class _Episode:
     rewards: list[float] = field(default_factory=list)
     truncated: bool = False
     final_observation: np.ndarray | None = None
+    #: per step, the allowed actions (bool, n_actions) or None when the env gave no mask
+    masks: list[np.ndarray | None] = field(default_factory=list)
 
 
 class ReinforceAgent(Agent):
@@ -65,8 +67,9 @@ class ReinforceAgent(Agent):
     Sampled evaluation draws from its own generator, so evaluating mid-training does not
     change the training run.
 
-    Action masks are honoured when acting (forbidden actions get probability 0); the update
-    uses the unmasked softmax, since ``Transitions`` carry no masks.
+    Action masks are honoured when acting (forbidden actions get probability 0) and in the
+    update: ``log pi(a|s)`` is taken over the allowed actions of each step
+    (``Transitions.action_masks``), the distribution the action was drawn from.
     """
 
     config_cls = ReinforceConfig
@@ -172,11 +175,13 @@ class ReinforceAgent(Agent):
     # -- learning ------------------------------------------------------------------------
 
     def observe(self, batch: Transitions) -> None:
+        masks = None if batch.action_masks is None else np.asarray(batch.action_masks, bool)
         for i, env_id in enumerate(np.asarray(batch.env_ids).tolist()):
             episode = self._open.setdefault(env_id, _Episode())
             episode.observations.append(np.array(batch.observations[i]))
             episode.actions.append(int(batch.actions[i]) - self._action_start)
             episode.rewards.append(float(batch.rewards[i]))
+            episode.masks.append(None if masks is None else masks[i].copy())
             terminated, truncated = bool(batch.terminated[i]), bool(batch.truncated[i])
             if terminated or truncated:
                 episode.truncated = truncated and not terminated
@@ -190,7 +195,7 @@ class ReinforceAgent(Agent):
         if len(self._complete) < self.config.episodes_per_update:
             return {}
         episodes, self._complete = self._complete, []
-        observations, actions, rewards, lengths = self._pad(episodes)
+        observations, actions, rewards, lengths, allowed = self._pad(episodes)
         bootstrap = None
         truncated = np.array([e.truncated for e in episodes])
         if self.learner.value is not None and self.config.bootstrap_truncated and truncated.any():
@@ -211,7 +216,7 @@ class ReinforceAgent(Agent):
             self.learner.track_returns(returns[mask])
         metrics = self.learner.train_step(
             observations, actions, returns.astype(np.float32), mask.astype(np.float32),
-            self.learner.value_units(),
+            self.learner.value_units(), allowed,
         )
         self.learner.refresh()
         self.updates += 1
@@ -227,19 +232,24 @@ class ReinforceAgent(Agent):
         return out
 
     def _pad(self, episodes: list[_Episode]) -> tuple[np.ndarray, ...]:
-        """Stack episodes into ``(B, T, ...)`` arrays, zero-padded to the longest."""
+        """Stack episodes into ``(B, T, ...)`` arrays, zero-padded to the longest, and the
+        allowed actions ``(B, T, n_actions)`` (1.0 where allowed or where no mask was given)."""
         lengths = np.array([len(e.rewards) for e in episodes])
         batch, horizon = len(episodes), int(lengths.max())
         shape, dtype = self.observation_space.shape, self.observation_space.dtype
         observations = np.zeros((batch, horizon, *shape), dtype=dtype)
         actions = np.zeros((batch, horizon), dtype=np.int32)
         rewards = np.zeros((batch, horizon), dtype=np.float64)
+        allowed = np.ones((batch, horizon, self.n_actions), dtype=np.float32)
         for b, episode in enumerate(episodes):
             n = lengths[b]
             observations[b, :n] = np.stack(episode.observations)
             actions[b, :n] = episode.actions
             rewards[b, :n] = episode.rewards
-        return observations, actions, rewards, lengths
+            for t, step_mask in enumerate(episode.masks):
+                if step_mask is not None:
+                    allowed[b, t] = step_mask
+        return observations, actions, rewards, lengths, allowed
 
     def summary(self) -> str | None:
         sizes = " -> ".join(str(s) for s in self.config.hidden_sizes) or "(none)"
@@ -295,6 +305,10 @@ def _pack_episodes(complete: list[_Episode], open_: dict[int, _Episode]) -> dict
         arrays[f"{i}_actions"] = np.asarray(e.actions, np.int64)
         arrays[f"{i}_rewards"] = np.asarray(e.rewards, np.float64)
         arrays[f"{i}_meta"] = np.array([env_id, int(e.truncated)], np.int64)
+        given = [m for m in e.masks if m is not None]
+        if given:  # int8 rows: 1 allowed, 0 forbidden, -1 for a step without a mask
+            none = np.full(len(given[0]), -1, np.int8)
+            arrays[f"{i}_masks"] = np.stack([none if m is None else m.astype(np.int8) for m in e.masks])
         if e.final_observation is not None:
             arrays[f"{i}_final"] = e.final_observation
     return arrays
@@ -312,6 +326,9 @@ def _unpack_episodes(arrays: dict[str, np.ndarray]) -> tuple[list[_Episode], dic
             truncated=bool(truncated),
             final_observation=arrays.get(f"{i}_final"),
         )
+        saved_masks = arrays.get(f"{i}_masks")
+        episode.masks = ([None] * len(episode.actions) if saved_masks is None else
+                         [None if row[0] < 0 else row.astype(bool) for row in saved_masks])
         if env_id < 0:
             complete.append(episode)
         else:

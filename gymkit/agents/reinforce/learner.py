@@ -9,8 +9,10 @@ gradients is the gradient of the score-weighted mean loss, so one graph does it 
                - beta * (1/N) sum_{b,t} mask_{b,t} H(pi_theta(. | s_{b,t}))
 
 with ``N = sum(mask)`` real steps, ``A`` held constant (``stop_gradient``) and ``beta`` the
-entropy bonus. With a value baseline, ``A = G - V(s)`` and ``V`` is fitted to ``G`` by
-mean squared error in the same call (its own network and optimizer). With
+entropy bonus. Where the env masks actions (``info["action_mask"]``), ``pi`` is the softmax
+over the allowed actions of that step, as when acting. With a value baseline,
+``A = G - V(s)`` and ``V`` is fitted to ``G`` by mean squared error in the same call (its
+own network and optimizer). With
 ``normalize_scores`` the scores are standardised over the real steps of the batch
 (the book's ``discount_and_normalize_rewards``).
 
@@ -42,6 +44,7 @@ from gymkit.encoders.numpy_step import NumpyRecurrentStep
 from gymkit.errors import ConfigError
 
 _EPS = 1e-8  # keeps the score normalisation finite when every score is equal
+_FORBIDDEN = -1e9  # the logit of a masked action: exp() of it is exactly 0 in float32
 RETURN_STATS_RATE = 0.1  # weight of each new batch in the running moments of the returns
 
 
@@ -97,6 +100,7 @@ class ReinforceLearner:
                 tf.TensorSpec((None, None), tf.float32),  # returns G
                 tf.TensorSpec((None, None), tf.float32),  # mask: 1 on real steps, 0 on padding
                 tf.TensorSpec((2,), tf.float32),          # (mu, sigma) of the value's units
+                tf.TensorSpec((None, None, None), tf.float32),  # allowed actions: 1, forbidden: 0
             ],
         )
 
@@ -180,7 +184,7 @@ class ReinforceLearner:
 
     # -- learning ------------------------------------------------------------------------
 
-    def _train_step(self, observations, actions, returns, mask, value_units):
+    def _train_step(self, observations, actions, returns, mask, value_units, allowed):
         config = self.config
         batch, horizon = tf.shape(actions)[0], tf.shape(actions)[1]
         flat_obs = tf.reshape(tf.cast(observations, tf.float32), (-1, *self.obs_shape))
@@ -200,6 +204,9 @@ class ReinforceLearner:
 
         with tf.GradientTape() as tape:
             logits = per_step(self.policy, -1)
+            # the softmax over the allowed actions, the distribution the agent acted with
+            # (a forbidden action gets probability exactly 0 and no gradient)
+            logits = tf.where(allowed > 0, logits, tf.fill(tf.shape(logits), _FORBIDDEN))
             log_probs = tf.nn.log_softmax(logits)
             chosen = tf.gather(log_probs, actions, batch_dims=2)  # log pi(a_t | s_t)
             scores = returns
