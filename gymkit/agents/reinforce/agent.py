@@ -246,9 +246,9 @@ class ReinforceAgent(Agent):
             observations[b, :n] = np.stack(episode.observations)
             actions[b, :n] = episode.actions
             rewards[b, :n] = episode.rewards
-            for t, step_mask in enumerate(episode.masks):
-                if step_mask is not None:
-                    allowed[b, t] = step_mask
+            if any(m is not None for m in episode.masks):  # no per-step work for unmasked envs
+                all_allowed = np.ones(self.n_actions, bool)
+                allowed[b, :n] = np.stack([all_allowed if m is None else m for m in episode.masks])
         return observations, actions, rewards, lengths, allowed
 
     def summary(self) -> str | None:
