@@ -1,5 +1,5 @@
 # The two commands a new user needs (each sets up .venv first if it is missing):
-#   make train   train the default agent on the default env and print its evaluation
+#   make train   train the default agent on the default env and print its evaluation (SEED=N for another seed)
 #   make test    run the test suite (what CI runs)
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# make train SEED=3 trains another seed (the command is: gymkit train --preset dqn-cartpole --seed 3)
 train: $(STAMP)
-	$(BIN)/gymkit train --preset dqn-cartpole
+	$(BIN)/gymkit train --preset dqn-cartpole $(if $(SEED),--seed $(SEED))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ FORMAT_VERSION = 1
 MANIFEST = "MANIFEST.json"
 LOOP_STATE = "loop_state.json"
 CONFIG_FILE = "config.yaml"
+#: the agent of the best periodic evaluation (``--keep-best``), and what selected it
+BEST_DIR = "best"
+BEST_FILE = "best.json"
 _STEP_DIR = re.compile(r"^step_(\d{12})$")
 
 
@@ -198,14 +202,29 @@ def save_checkpoint(run_dir: Path, agent: Any, loop_state: dict[str, Any], step:
     return final
 
 
-def save_final_agent(run_dir: Path, agent: Any, step: int) -> Path:
-    """Write the final agent to ``run_dir/agent`` with the same atomic procedure."""
-    run_dir = Path(run_dir)
-    tmp = run_dir / f".tmp-agent-{os.getpid()}"
+def save_sealed_agent(final: Path, write: Callable[[Path], None], step: int) -> Path:
+    """Fill a temporary folder beside ``final`` with ``write(folder)``, then seal it as ``final``."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    agent.save(tmp)
-    return seal_folder(tmp, run_dir / "agent", step)
+    write(tmp)
+    return seal_folder(tmp, final, step)
+
+
+def save_final_agent(run_dir: Path, agent: Any, step: int) -> Path:
+    """Write the final agent to ``run_dir/agent`` with the same atomic procedure."""
+    return save_sealed_agent(Path(run_dir) / "agent", agent.save, step)
+
+
+def read_best_info(best_dir: Path) -> dict[str, Any]:
+    """The ``best.json`` of a ``best/`` folder: the step and the evaluation that selected it."""
+    path = Path(best_dir) / BEST_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RunDirError(f"{path} cannot be read ({exc.__class__.__name__}): delete {best_dir}") from None
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:

@@ -45,6 +45,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent", help="agent name (see `gymkit list`) or module:Class")
     p.add_argument("--env", help="Gymnasium env id, e.g. CartPole-v1 or gymkit/BookMDP-v0")
@@ -66,6 +76,17 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-episodes", type=_non_negative_int, help="greedy episodes after training (default 10)")
     p.add_argument("--checkpoint-every", type=_non_negative_int, help="steps between checkpoints (0: only at the end)")
     p.add_argument("--log-every", type=_positive_int, help="steps between metrics.csv rows (default 1000)")
+    p.add_argument("--eval-every", type=_non_negative_int, metavar="N",
+                   help="a periodic greedy evaluation every N steps (or N episodes with --episodes) on an "
+                        "evaluation env of its own; eval/mean, eval/std, eval/min, eval/max in metrics.csv "
+                        "(default 0: none)")
+    p.add_argument("--periodic-eval-episodes", type=_positive_int, metavar="K",
+                   help="episodes per periodic evaluation (default 10)")
+    p.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the agent of the best periodic evaluation as RUN_DIR/best/ (scored again "
+                        "on fresh episodes at the end; needs --eval-every)")
+    p.add_argument("--stop-at-eval", type=_finite_float, metavar="R",
+                   help="end training, as a finished run, once a periodic evaluation mean reaches R")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -109,7 +130,9 @@ RESUME_FIXED = (("--agent", "agent"), ("--env", "env"), ("--preset", "preset"), 
                 ("--seed", "seed"), ("--num-envs", "num_envs"), ("--vectorization", "vectorization"),
                 ("--wrappers", "wrappers"), ("--env-kwargs", "env_kwargs"),
                 ("--eval-episodes", "eval_episodes"), ("--checkpoint-every", "checkpoint_every"),
-                ("--log-every", "log_every"))
+                ("--log-every", "log_every"), ("--eval-every", "eval_every"),
+                ("--periodic-eval-episodes", "periodic_eval_episodes"), ("--keep-best", "keep_best"),
+                ("--stop-at-eval", "stop_at_eval"))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -136,31 +159,50 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed, num_envs=args.num_envs, vectorization=args.vectorization,
         eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
         log_every=args.log_every, wrappers=wrappers, env_kwargs=env_kwargs, sinks=(sink,) if sink else (),
+        eval_every=args.eval_every, periodic_eval_episodes=args.periodic_eval_episodes,
+        keep_best=args.keep_best, stop_at_eval=args.stop_at_eval,
     )
     print(f"trained {result.steps} steps, {result.episodes} episodes in {result.wall_time_s:.1f} s"
-          + (f"; recent mean return {result.recent_mean_return:.2f}" if result.recent_mean_return is not None else ""))
-    summary = result.agent.summary()
+          + (f"; recent mean return {result.recent_mean_return:.2f}" if result.recent_mean_return is not None else "")
+          + ("; stopped: a periodic evaluation reached --stop-at-eval" if result.stopped_by.value == "stop_at_eval"
+             else ""))
+    summary = (result.best_agent or result.agent).summary()
     if summary:
         print(summary)
-    if result.evaluation is not None:
-        print(result.evaluation.line())
+    for line in report_lines(result):
+        print(line)
     print(f"run directory: {result.run_dir}")
     if result.stopped_by_signal is not None:  # interrupted: say so in the exit code too
         return 128 + int(result.stopped_by_signal)
     return 0
 
 
+def report_lines(result) -> list[str]:
+    """The final report: the final agent and, with --keep-best, the best one, each scored on
+    fresh episodes (the final evaluation's stream, never the periodic ones that chose best)."""
+    lines = []
+    if result.evaluation is not None:
+        lines.append(f"final agent (step {result.steps}): {result.evaluation.line()}")
+    if result.best_evaluation is not None:
+        b = result.best_evaluation
+        lines.append(f"best agent (step {b.step}, chosen by a periodic evaluation mean of "
+                     f"{result.best_selection_mean:.2f}; scored here on fresh episodes): {b.line()}")
+        lines.append("the run hands back the best agent, RUN_DIR/best/ (gymkit evaluate uses it by default)")
+    return lines
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from gymkit.evaluation import EVAL_FILE, evaluate_run, load_run_agent
+    from gymkit.evaluation import BEST_EVAL_FILE, EVAL_FILE, evaluate_run, load_run_agent
 
     sink = _wandb_sink(args, args.run_dir, "evaluate")
     stats = evaluate_run(args.run_dir, episodes=args.episodes, seed=args.seed, env=args.env,
-                         video_dir=args.video, video_format=args.video_format)
-    summary = load_run_agent(Path(args.run_dir)).summary() if args.show else None
+                         video_dir=args.video, video_format=args.video_format, agent=args.agent)
+    summary = load_run_agent(Path(args.run_dir), stats.agent).summary() if args.show else None
     if summary:
         print(summary)
-    print(stats.line())
-    print(f"written to {Path(args.run_dir) / EVAL_FILE}")
+    print(f"{stats.agent} agent (step {stats.step}): {stats.line()}" if stats.agent == "best"
+          else stats.line())
+    print(f"written to {Path(args.run_dir) / (BEST_EVAL_FILE if stats.agent == 'best' else EVAL_FILE)}")
     videos = []
     if args.video:
         from gymkit.video import video_paths
@@ -239,7 +281,7 @@ def cmd_check_env(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from gymkit.plot import plot_runs, save_plot
 
-    fig = plot_runs(args.run_dirs, band=args.band, title=args.title)
+    fig = plot_runs(args.run_dirs, band=args.band, title=args.title, y=args.y)
     print(f"learning curves written to {save_plot(fig, args.out)}")
     return 0
 
@@ -303,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=_positive_int, help="episodes to play (default: the run's eval_episodes)")
     p.add_argument("--seed", type=_non_negative_int, help="env seed (default: the run's seed + 1)")
     p.add_argument("--show", action="store_true", help="also print what the agent learnt (tables, arrows)")
+    p.add_argument("--agent", choices=["best", "final"],
+                   help="which agent plays: final (agent/) or best (best/, kept by --keep-best); "
+                        "default: best when the run kept one, else final")
     p.add_argument("--env", help="evaluate on this env id instead of the run's (its spaces must match)")
     p.add_argument("--video", metavar="DIR", help="record the greedy episodes to DIR (eval-episode-K.mp4/.gif)")
     p.add_argument("--video-format", choices=["mp4", "gif"], default="mp4", help="video format (default mp4)")
@@ -326,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--band", choices=["minmax", "std", "none"], default="minmax",
                    help="spread across seeds (default minmax)")
     p.add_argument("--title", help="figure title (default: the env ids)")
+    p.add_argument("--y", choices=["return", "eval"], default="return",
+                   help="return: training episodes' recent mean return (default); eval: the periodic "
+                        "evaluations' mean return (runs trained with --eval-every)")
     p.set_defaults(func=cmd_plot)
     p = sub.add_parser("compare", help="a table of runs: agent, env, steps, seed, evaluation, wall time")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
@@ -370,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-kwargs", metavar="YAML", help="gymnasium.make keyword arguments, e.g. '{frameskip: 1}'")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not exist or be empty)")
     p.set_defaults(func=cmd_pretrain)
+    from gymkit.regress import add_parser as add_regress_parser
+
+    add_regress_parser(sub, _positive_int, _non_negative_int)
     return parser
 
 

@@ -242,6 +242,9 @@ class Preset:
     config: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     wrappers: list[Any] = field(default_factory=list)
+    #: the evaluation mean a seed must reach to count as a success (its learning claim:
+    #: ``bench/learning.py`` measures the rate over seeds, ``gymkit regress`` checks it)
+    target: float | None = None
 
 
 def _read_yaml(path: Path) -> Any:
@@ -276,7 +279,7 @@ def load_preset(name_or_path: str) -> Preset:
     data = _read_yaml(path)
     if not isinstance(data, dict) or "agent" not in data:
         raise ConfigError(f"preset file {path} must be a mapping with at least an 'agent' key")
-    allowed = {"description", "agent", "env", "train", "config", "env_kwargs", "wrappers"}
+    allowed = {"description", "agent", "env", "train", "config", "env_kwargs", "wrappers", "target"}
     for key in data:
         if key not in allowed:
             raise ConfigError(
@@ -292,7 +295,16 @@ def load_preset(name_or_path: str) -> Preset:
         config=dict(data.get("config") or {}),
         env_kwargs=dict(data.get("env_kwargs") or {}),
         wrappers=list(data.get("wrappers") or []),
+        target=_target(path, data.get("target")),
     )
+
+
+def _target(path: Path, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"target {value!r} in preset {path} must be a finite number (an evaluation mean)")
+    return float(value)
 
 
 def parse_yaml_option(flag: str, text: str | None, expect: type) -> Any:

@@ -13,11 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from gymkit.checkpoint import read_run_config, require_run_dir, verify_folder, write_json_atomic
+from gymkit.checkpoint import (
+    BEST_DIR,
+    read_best_info,
+    read_run_config,
+    require_run_dir,
+    verify_folder,
+    write_json_atomic,
+)
 from gymkit.envs.factory import make_env
 from gymkit.errors import RunDirError, SpaceError
 
 EVAL_FILE = "evaluation.json"
+#: the best agent's evaluation (runs trained with --keep-best)
+BEST_EVAL_FILE = "evaluation-best.json"
+AGENT_CHOICES = ("best", "final")
 
 
 @dataclass
@@ -33,6 +43,10 @@ class EvalStats:
     mean_length: float
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
+    #: which agent of the run played: "final" (``agent/``) or "best" (``best/``)
+    agent: str = "final"
+    #: the training step that agent was saved at (None: unknown)
+    step: int | None = None
 
     @classmethod
     def from_returns(cls, returns: list[float], lengths: list[int], seed: int) -> EvalStats:
@@ -86,37 +100,65 @@ def evaluate_agent(
             f"the env's spaces ({env.observation_space}, {env.action_space}) differ from the agent's "
             f"({agent.observation_space}, {agent.action_space}): evaluate on the env it was trained on"
         )
-    returns, lengths = [], []
     try:
-        obs, info = env.reset(seed=seed)
-        ids = {"env_ids": np.zeros(1, np.int64)} if getattr(agent, "stateful", False) else {}
-        for _ in range(episodes):
-            total, length, done = 0.0, 0, False
-            if hasattr(agent, "episode_start"):
-                agent.episode_start(np.zeros(1, np.int64), explore=False)
-            while not done:
-                mask = info.get("action_mask")
-                action = agent.act(
-                    np.asarray(obs)[None], explore=False,
-                    action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None], **ids,
-                )[0]
-                obs, reward, terminated, truncated, info = env.step(action)
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
-            returns.append(total)
-            lengths.append(length)
-            obs, info = env.reset()
+        returns, lengths = play_episodes(agent, env, episodes, seed=seed)
     finally:
         env.close()
     return EvalStats.from_returns(returns, lengths, seed)
 
 
-def load_run_agent(run_dir: Path) -> Any:
-    """The final agent of a run (or its latest checkpoint if it never finished), verified."""
+def play_episodes(agent: Any, env: Any, episodes: int, *, seed: int | None = None
+                  ) -> tuple[list[float], list[int]]:
+    """Play ``episodes`` greedy (``explore=False``) episodes on ``env``; their returns and lengths.
+
+    The env is reset with ``seed`` before the first episode (None: continue its generator,
+    as a persistent evaluation stream does) and between episodes without one; it is left
+    at the end of the last episode, not reset again, and not closed.
+    """
+    returns, lengths = [], []
+    ids = {"env_ids": np.zeros(1, np.int64)} if getattr(agent, "stateful", False) else {}
+    obs, info = env.reset(seed=seed)
+    for i in range(episodes):
+        if i:
+            obs, info = env.reset()
+        total, length, done = 0.0, 0, False
+        if hasattr(agent, "episode_start"):
+            agent.episode_start(np.zeros(1, np.int64), explore=False)
+        while not done:
+            mask = info.get("action_mask")
+            action = agent.act(
+                np.asarray(obs)[None], explore=False,
+                action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None], **ids,
+            )[0]
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += float(reward)
+            length += 1
+            done = terminated or truncated
+        returns.append(total)
+        lengths.append(length)
+    return returns, lengths
+
+
+def default_agent_choice(run_dir: Path) -> str:
+    """``best`` when the run kept a best agent (``--keep-best``), else ``final``."""
+    return "best" if (Path(run_dir) / BEST_DIR).is_dir() else "final"
+
+
+def load_run_agent(run_dir: Path, which: str = "final") -> Any:
+    """A run's agent, verified: ``final`` (``agent/``, or the latest checkpoint if the run never
+    finished) or ``best`` (``best/``, the agent of the best periodic evaluation)."""
     from gymkit.agents.base import Agent
     from gymkit.checkpoint import latest_checkpoint
 
+    if which not in AGENT_CHOICES:
+        raise RunDirError(f"--agent {which!r} is not one of {', '.join(AGENT_CHOICES)}: pick one")
+    if which == "best":
+        folder = run_dir / BEST_DIR
+        if not folder.is_dir():
+            raise RunDirError(f"{run_dir} kept no best agent (no {BEST_DIR}/): train with --eval-every N "
+                              "--keep-best, or evaluate --agent final")
+        verify_folder(folder)
+        return Agent.load(folder)
     final = run_dir / "agent"
     folder = final if final.exists() else latest_checkpoint(run_dir)
     if folder is None:
@@ -127,7 +169,7 @@ def load_run_agent(run_dir: Path) -> Any:
 
 def evaluate_run(
     run_dir: str | Path, *, episodes: int | None = None, seed: int | None = None, env: str | None = None,
-    video_dir: str | Path | None = None, video_format: str = "mp4",
+    video_dir: str | Path | None = None, video_format: str = "mp4", agent: str | None = None,
 ) -> EvalStats:
     """Load a run's agent and config, play greedy episodes, write ``evaluation.json``.
 
@@ -138,20 +180,26 @@ def evaluate_run(
         env: another env id to evaluate on (its spaces must equal the agent's).
         video_dir: record the episodes there too (see :func:`evaluate_agent`).
         video_format: ``"mp4"`` or ``"gif"``.
+        agent: ``"final"`` or ``"best"`` (default: ``best`` when the run kept one, else
+            ``final``); the best agent's result goes to ``evaluation-best.json``.
     """
     import gymkit  # noqa: F401 - registers gymkit's envs
 
     run_dir = require_run_dir(Path(run_dir))
     cfg = read_run_config(run_dir)
-    agent = load_run_agent(run_dir)
+    which = agent or default_agent_choice(run_dir)
+    player = load_run_agent(run_dir, which)
     episodes = int(episodes if episodes is not None else (cfg.get("eval_episodes") or 10))
     if episodes < 1:
         raise RunDirError(f"--episodes {episodes} is out of range: it must be >= 1")
     seed = int(seed if seed is not None else cfg.get("seed", 0) + 1)
     same_env = env is None or env == cfg["env"]
-    stats = evaluate_agent(agent, cfg["env"] if same_env else env, episodes=episodes, seed=seed,
+    stats = evaluate_agent(player, cfg["env"] if same_env else env, episodes=episodes, seed=seed,
                            env_kwargs=cfg.get("env_kwargs") if same_env else None,
                            wrappers=cfg.get("wrappers") if same_env else None,
                            video_dir=video_dir, video_format=video_format)
-    write_json_atomic(run_dir / EVAL_FILE, stats.to_dict())
+    stats.agent = which
+    if which == "best":
+        stats.step = int(read_best_info(run_dir / BEST_DIR)["step"])
+    write_json_atomic(run_dir / (BEST_EVAL_FILE if which == "best" else EVAL_FILE), stats.to_dict())
     return stats

@@ -20,6 +20,7 @@ counters makes a resumed run continue exactly as an uninterrupted one would.
 
 from __future__ import annotations
 
+import enum
 import math
 import signal
 import sys
@@ -38,6 +39,7 @@ from gymkit.checkpoint import (
     latest_checkpoint,
     load_loop_state,
     prepare_new_run_dir,
+    read_best_info,
     read_run_config,
     remove_temporaries,
     require_run_dir,
@@ -49,8 +51,9 @@ from gymkit.checkpoint import (
 )
 from gymkit.envs.factory import EnvCrash, make_env, make_vector_env
 from gymkit.errors import EnvError, GymkitError, RunDirError, SpaceError
-from gymkit.evaluation import EVAL_FILE, EvalStats, evaluate_agent
+from gymkit.evaluation import BEST_EVAL_FILE, EVAL_FILE, EvalStats, evaluate_agent
 from gymkit.logging import Logger, Progress
+from gymkit.periodic_eval import PeriodicEvaluator
 from gymkit.run_config import RunSpec, resolve_run, versions
 
 RECENT = 100  # episodes in the "recent mean return"
@@ -62,9 +65,27 @@ class NonFiniteError(GymkitError):
     """A NaN or infinity in an observation, a reward or a training metric."""
 
 
+class StopReason(enum.StrEnum):
+    """Why the loop ended."""
+
+    BUDGET = "budget"                       # the steps or episodes were done (finished)
+    STOP_AT_EVAL = "stop_at_eval"           # a periodic evaluation reached stop_at_eval (finished)
+    SIGNAL = "signal"                       # SIGINT/SIGTERM: checkpointed, resumable
+    STOP_AFTER_STEPS = "stop_after_steps"   # train(stop_after_steps=...), for tests of resume
+
+    @property
+    def finished(self) -> bool:
+        return self in (StopReason.BUDGET, StopReason.STOP_AT_EVAL)
+
+
 @dataclass
 class TrainResult:
-    """What :func:`train` returns."""
+    """What :func:`train` returns.
+
+    ``evaluation`` scores the final agent; with ``keep_best``, ``best_agent`` is the agent of
+    the best periodic evaluation (``RUN_DIR/best/``) and ``best_evaluation`` scores it again
+    on fresh episodes (the final evaluation's), not on the episodes that selected it.
+    """
 
     run_dir: Path | None
     agent: Any
@@ -74,6 +95,12 @@ class TrainResult:
     evaluation: EvalStats | None
     recent_mean_return: float | None
     stopped_by_signal: int | None = None
+    stopped_by: StopReason = StopReason.BUDGET
+    best_agent: Any = None
+    best_evaluation: EvalStats | None = None
+    #: step and periodic-evaluation mean of the best agent (also without keep_best)
+    best_step: int | None = None
+    best_selection_mean: float | None = None
 
 
 def _check_finite(name: str, values: np.ndarray, step: int) -> None:
@@ -138,7 +165,8 @@ def train(
             wandb sink); they receive every row the CSV and TensorBoard receive, and episode
             and evaluation events.
         **settings: steps, episodes, seed, num_envs, vectorization, eval_episodes,
-            checkpoint_every, log_every, env_kwargs, wrappers.
+            checkpoint_every, log_every, env_kwargs, wrappers, eval_every,
+            periodic_eval_episodes, keep_best, stop_at_eval.
     """
     import gymkit  # noqa: F401 - registers gymkit's envs
 
@@ -155,6 +183,8 @@ def train(
             num_envs=saved.num_envs, vectorization=saved.vectorization,
             eval_episodes=saved.eval_episodes, checkpoint_every=saved.checkpoint_every,
             log_every=saved.log_every, env_kwargs=saved.env_kwargs, wrappers=saved.wrappers,
+            eval_every=saved.eval_every, periodic_eval_episodes=saved.periodic_eval_episodes,
+            keep_best=saved.keep_best, stop_at_eval=saved.stop_at_eval,
         )
         spec.preset = saved.preset
     else:
@@ -210,6 +240,7 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
 
         CSVWriter(run_dir / "metrics.csv").truncate_after(state["step"])
     logger = Logger(run_dir, sinks)
+    evaluator = PeriodicEvaluator(spec, run_dir, state.get("periodic"))
     step, episodes = int(state["step"]), int(state["episodes"])
     recent_r = deque(state["recent_returns"], maxlen=RECENT)
     recent_l = deque(state["recent_lengths"], maxlen=RECENT)
@@ -232,18 +263,18 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
     bar = Progress(total, "steps" if spec.steps is not None else "episodes", progress)
     start, t0_step = time.perf_counter(), step
     prior_wall = float(state.get("wall_time_s", 0.0))  # time spent before a resume
-    stopped_by = None
+    stopped_by, signal_number = StopReason.BUDGET, None
 
     last_log = int(state.get("last_log", -1))
 
-    def log_row() -> None:
+    def log_row(extra: dict[str, float] | None = None) -> None:
         nonlocal last_log
         elapsed = time.perf_counter() - start
         speed = (step - t0_step) / max(elapsed, 1e-9)
         row = {"step": step, "episodes": episodes,
                "return_mean": float(np.mean(recent_r)) if recent_r else float("nan"),
                "length_mean": float(np.mean(recent_l)) if recent_l else float("nan"),
-               **metrics, "time/elapsed_s": elapsed, "time/steps_per_s": speed}
+               **metrics, **(extra or {}), "time/elapsed_s": elapsed, "time/steps_per_s": speed}
         logger.write(row)
         last_log = step
         bar.update(step if spec.steps is not None else episodes, speed, row["return_mean"])
@@ -253,7 +284,8 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
         return {"step": step, "episodes": episodes, "recent_returns": list(recent_r),
                 "recent_lengths": list(recent_l), "metrics": metrics, "next_log": next_log,
                 "next_checkpoint": next_ckpt, "env_rng": rng, "exact": exact, "last_log": last_log,
-                "wall_time_s": prior_wall + time.perf_counter() - start}
+                "wall_time_s": prior_wall + time.perf_counter() - start,
+                "periodic": evaluator.state()}
 
     crashed = False
     try:
@@ -311,8 +343,13 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                         recent_l.append(ln)
                         episodes += 1
                         logger.write_event({"episode/return": r, "episode/length": ln}, step)
-                if step >= next_log:
-                    log_row()
+                evaluated, target_reached = None, False
+                if evaluator.due(step, episodes):
+                    stats, _ = evaluator.evaluate(agent, step, episodes)
+                    evaluated = {f"eval/{k}": getattr(stats, k) for k in ("mean", "std", "min", "max")}
+                    target_reached = evaluator.reached(stats)
+                if step >= next_log or evaluated:
+                    log_row(evaluated)
                     while next_log <= step:
                         next_log += spec.log_every
                 at_boundary = bool(autoreset.all())
@@ -322,47 +359,81 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                         while next_ckpt <= step:
                             next_ckpt += spec.checkpoint_every
                         save_checkpoint(run_dir, agent, loop_state(at_boundary), step)
+                if target_reached:  # SB3's StopTrainingOnRewardThreshold: a finished run
+                    stopped_by = StopReason.STOP_AT_EVAL
+                    break
                 # On SIGINT/SIGTERM, finish the current episodes (at most a few seconds) so the
                 # final checkpoint sits at an episode boundary and a resume is exact.
                 if signals.received is not None and (at_boundary or time.perf_counter() - signals.t >= GRACE_S):
-                    stopped_by = signals.received
+                    stopped_by, signal_number = StopReason.SIGNAL, signals.received
                     break
                 if stop_after_steps is not None and step >= stop_after_steps and at_boundary:
-                    stopped_by = "stop_after_steps"
+                    stopped_by = StopReason.STOP_AFTER_STEPS
                     break
     finally:
         bar.close()
+        evaluator.close()
         envs.close(**({"terminate": True} if crashed and spec.vectorization == "async" else {}))
 
     wall = time.perf_counter() - start
-    finished = stopped_by is None
+    finished = stopped_by.finished
     if finished and step > last_log:
         log_row()  # the last step always gets a row, so short runs can be plotted too
-    evaluation = None
     if run_dir is not None:
         save_checkpoint(run_dir, agent, loop_state(bool(autoreset.all())), step)
         if finished:
             save_final_agent(run_dir, agent, step)
+    evaluation, best_agent, best_evaluation = None, None, None
     if finished and spec.eval_episodes:
-        evaluation = evaluate_agent(agent, spec.env, episodes=spec.eval_episodes, seed=spec.seed + 1,
-                                    env_kwargs=spec.env_kwargs, wrappers=spec.wrappers)
-        logger.write_event({f"eval/{k}": getattr(evaluation, k) for k in ("mean", "std", "min", "max")}, step)
-        if run_dir is not None:
-            write_json_atomic(run_dir / EVAL_FILE, evaluation.to_dict())
+        evaluation, best_agent, best_evaluation = _final_evaluations(spec, agent, evaluator, step,
+                                                                     run_dir, logger)
+    evaluator.cleanup()
     if run_dir is not None:
         write_json_atomic(run_dir / SUMMARY_FILE, {
-            "steps": step, "episodes": episodes, "finished": finished,
+            "steps": step, "episodes": episodes, "finished": finished, "stopped_by": stopped_by.value,
             "wall_time_s": prior_wall + wall,
             "recent_mean_return": float(np.mean(recent_r)) if recent_r else None,
             "evaluation_mean": evaluation.mean if evaluation else None,
+            "best_step": evaluator.best_step, "best_periodic_eval_mean": evaluator.best_mean,
+            "best_evaluation_mean": best_evaluation.mean if best_evaluation else None,
         })
     logger.close()
-    if stopped_by is not None and stopped_by != "stop_after_steps":
+    if stopped_by is StopReason.SIGNAL:
         where = f"; resume with: gymkit train --resume --run-dir {run_dir}" if run_dir else ""
-        print(f"stopped by signal {stopped_by} at step {step}{where}", file=sys.stderr)
+        print(f"stopped by signal {signal_number} at step {step}{where}", file=sys.stderr)
     return TrainResult(run_dir, agent, step, episodes, wall, evaluation,
-                       float(np.mean(recent_r)) if recent_r else None,
-                       stopped_by if isinstance(stopped_by, int) else None)
+                       float(np.mean(recent_r)) if recent_r else None, signal_number, stopped_by,
+                       best_agent, best_evaluation, evaluator.best_step, evaluator.best_mean)
+
+
+def _final_evaluations(spec: RunSpec, agent: Any, evaluator: PeriodicEvaluator, step: int,
+                       run_dir: Path | None, logger: Logger) -> tuple[EvalStats, Any, EvalStats | None]:
+    """Score the final agent, and the best one when kept, on the same fresh episodes.
+
+    Both play the final evaluation's stream (seed + 1), which the periodic evaluations that
+    chose the best agent never saw, so neither score is biased by the selection.
+    """
+    from gymkit.agents.base import Agent
+
+    def score(who: Any, name: str, at: int) -> EvalStats:
+        stats = evaluate_agent(who, spec.env, episodes=spec.eval_episodes, seed=spec.seed + 1,
+                               env_kwargs=spec.env_kwargs, wrappers=spec.wrappers)
+        stats.agent, stats.step = name, at
+        return stats
+
+    evaluation = score(agent, "final", step)
+    logger.write_event({f"eval/{k}": getattr(evaluation, k) for k in ("mean", "std", "min", "max")}, step)
+    if run_dir is not None:
+        write_json_atomic(run_dir / EVAL_FILE, evaluation.to_dict())
+    if not (spec.keep_best and evaluator.has_best()):
+        return evaluation, None, None
+    verify_folder(evaluator.best_dir)
+    best_agent = Agent.load(evaluator.best_dir)
+    best = score(best_agent, "best", int(read_best_info(evaluator.best_dir)["step"]))
+    logger.write_event({f"best_eval/{k}": getattr(best, k) for k in ("mean", "std", "min", "max")}, step)
+    if run_dir is not None:
+        write_json_atomic(run_dir / BEST_EVAL_FILE, best.to_dict())
+    return evaluation, best_agent, best
 
 
 def _action_mask(infos: dict[str, Any], n: int) -> np.ndarray | None:

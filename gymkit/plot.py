@@ -66,11 +66,18 @@ def group_labels(groups: list[list[RunInfo]]) -> list[str]:
     return labels
 
 
-def curve(run: RunInfo) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, return_mean) of a run, rows without a finished episode dropped."""
-    rows = [r for r in run.metrics if np.isfinite(r.get("return_mean", np.nan))]
+#: what ``--y`` plots: the metrics.csv column, and the axis label
+Y_COLUMNS = {"return": ("return_mean", "mean return of the last 100 training episodes"),
+             "eval": ("eval/mean", "mean return of the periodic greedy evaluation")}
+
+
+def curve(run: RunInfo, y: str = "return") -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of a run: ``return_mean`` (rows without a finished episode dropped) or,
+    with ``y="eval"``, ``eval/mean`` (the rows of periodic evaluations)."""
+    column = Y_COLUMNS[y][0]
+    rows = [r for r in run.metrics if np.isfinite(r.get(column, np.nan))]
     return (np.array([r["step"] for r in rows], dtype=float),
-            np.array([r["return_mean"] for r in rows], dtype=float))
+            np.array([r[column] for r in rows], dtype=float))
 
 
 def aggregate(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -85,19 +92,24 @@ def aggregate(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, 
     return grid, np.stack([np.interp(grid, x, y) for x, y in curves])
 
 
-def plot_runs(run_dirs: list[str | Path], *, band: str = "minmax", title: str | None = None) -> Any:
+def plot_runs(run_dirs: list[str | Path], *, band: str = "minmax", title: str | None = None,
+              y: str = "return") -> Any:
     """Draw the learning curves of ``run_dirs``; return the matplotlib Figure.
 
     Args:
         run_dirs: run directories written by ``gymkit train``.
         band: spread across seeds: ``"minmax"``, ``"std"`` (mean +- std) or ``"none"``.
         title: the figure's title (default: the env ids).
+        y: ``"return"`` (training episodes' recent mean return) or ``"eval"`` (the periodic
+            evaluations' mean return, runs trained with ``--eval-every``).
 
     Raises:
-        GymkitError: matplotlib missing, a bad ``band``, or a run without any finished episode.
+        GymkitError: matplotlib missing, a bad ``band`` or ``y``, or a run without any point.
     """
     if band not in BANDS:
         raise GymkitError(f"--band {band!r} is not one of {', '.join(BANDS)}: pick one of them")
+    if y not in Y_COLUMNS:
+        raise GymkitError(f"--y {y!r} is not one of {', '.join(Y_COLUMNS)}: pick one of them")
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -106,7 +118,10 @@ def plot_runs(run_dirs: list[str | Path], *, band: str = "minmax", title: str | 
         raise GymkitError("gymkit plot needs at least one RUN_DIR")
     runs = [load_run_info(d, metrics=True) for d in run_dirs]
     for run in runs:
-        if len(curve(run)[0]) == 0:
+        if len(curve(run, y)[0]) == 0:
+            if y == "eval":
+                raise RunDirError(f"{run.path}/metrics.csv has no periodic evaluation: train with "
+                                  "--eval-every N to plot --y eval")
             raise RunDirError(f"{run.path}/metrics.csv has no row with a finished episode: "
                               "train longer (or with a smaller --log-every) before plotting")
     groups = group_runs(runs)
@@ -115,10 +130,10 @@ def plot_runs(run_dirs: list[str | Path], *, band: str = "minmax", title: str | 
     colors = [f"C{i % 10}" for i in range(len(groups))]
     eval_labelled = False
     for group, label, color in zip(groups, group_labels(groups), colors, strict=True):
-        curves = [curve(r) for r in group]
+        curves = [curve(r, y) for r in group]
         if len(group) == 1:
-            x, y = curves[0]
-            ax.plot(x, y, color=color, label=label)
+            x, values = curves[0]
+            ax.plot(x, values, color=color, label=label)
         else:
             x, ys = aggregate(curves)
             spread = {"minmax": ", min-max band", "std": ", +-1 std band", "none": ""}[band]
@@ -136,7 +151,7 @@ def plot_runs(run_dirs: list[str | Path], *, band: str = "minmax", title: str | 
                        label=None if eval_labelled else "final greedy evaluation (mean return)")
             eval_labelled = True
     ax.set_xlabel("env steps")
-    ax.set_ylabel("mean return of the last 100 training episodes")
+    ax.set_ylabel(Y_COLUMNS[y][1])
     ax.set_title(title or ", ".join(dict.fromkeys(r.config["env"] for r in runs)))
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")

@@ -8,6 +8,7 @@ nothing and touches nothing on disk.
 from __future__ import annotations
 
 import dataclasses
+import math
 import platform
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,13 @@ class RunSpec:
     eval_episodes: int = 10
     checkpoint_every: int = 10_000
     log_every: int = 1_000
+    #: periodic evaluation every N steps or episodes (the budget's unit; 0: none)
+    eval_every: int = 0
+    periodic_eval_episodes: int = 10
+    #: keep the agent of the best periodic evaluation as RUN_DIR/best/
+    keep_best: bool = False
+    #: end training (finished) once a periodic evaluation mean reaches this (None: never)
+    stop_at_eval: float | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     wrappers: list[Any] = field(default_factory=list)
     preset: str | None = None
@@ -48,7 +56,8 @@ class RunSpec:
 
 
 TRAIN_KEYS = ("steps", "episodes", "num_envs", "vectorization", "eval_episodes",
-              "checkpoint_every", "log_every", "seed")
+              "checkpoint_every", "log_every", "seed", "eval_every", "periodic_eval_episodes",
+              "keep_best", "stop_at_eval")
 
 
 def _positive(name: str, value: Any, allow_zero: bool = False) -> int:
@@ -58,6 +67,25 @@ def _positive(name: str, value: Any, allow_zero: bool = False) -> int:
         low = 0 if allow_zero else 1
         raise ConfigError(f"{name}={value} is out of range: it must be >= {low}")
     return value
+
+
+def _check_periodic(settings: dict[str, Any]) -> None:
+    """Periodic evaluation settings: whole numbers, and the best agent / early stop need them."""
+    every = _positive("--eval-every", settings.get("eval_every", 0), allow_zero=True)
+    _positive("--periodic-eval-episodes", settings.get("periodic_eval_episodes", 10))
+    keep = settings.get("keep_best", False)
+    if not isinstance(keep, bool):
+        raise ConfigError(f"keep_best={keep!r} must be true or false")
+    stop = settings.get("stop_at_eval")
+    if stop is not None and (isinstance(stop, bool) or not isinstance(stop, int | float)
+                             or not math.isfinite(stop)):
+        raise ConfigError(f"--stop-at-eval {stop!r} must be a finite number (an evaluation mean return)")
+    if every == 0 and (keep or stop is not None):
+        flag = "--keep-best" if keep else "--stop-at-eval"
+        raise ConfigError(f"{flag} needs periodic evaluations: add --eval-every N "
+                          "(in the budget's unit, steps or episodes)")
+    if stop is not None:
+        settings["stop_at_eval"] = float(stop)
 
 
 def resolve_run(
@@ -118,6 +146,7 @@ def resolve_run(
     _positive("--eval-episodes", settings.get("eval_episodes", 10), allow_zero=True)
     _positive("checkpoint_every", settings.get("checkpoint_every", 10_000), allow_zero=True)
     _positive("log_every", settings.get("log_every", 1_000))
+    _check_periodic(settings)
     seed = settings.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ConfigError(f"--seed {seed!r} is out of range: use a whole number in [0, 2**32)")

@@ -159,8 +159,14 @@ class Agent(abc.ABC):
 
     # -- saving ---------------------------------------------------------------------------
 
-    def save(self, directory: str | Path) -> None:
-        """Write the agent to ``directory``: class, config, spaces and learnt state."""
+    def save(self, directory: str | Path, *, learning_state: bool = True) -> None:
+        """Write the agent to ``directory``: class, config, spaces and learnt state.
+
+        Args:
+            directory: the folder to write (created if missing).
+            learning_state: True writes everything a resumed run needs (:meth:`save_state`);
+                False only what acting needs (:meth:`save_policy`), e.g. for ``RUN_DIR/best/``.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         meta = {
@@ -173,7 +179,10 @@ class Agent(abc.ABC):
         (directory / AGENT_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         with open(directory / SPACES_FILE, "wb") as fh:
             pickle.dump((self.observation_space, self.action_space), fh)
-        self.save_state(directory)
+        if learning_state:
+            self.save_state(directory)
+        else:
+            self.save_policy(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> Agent:
@@ -195,8 +204,13 @@ class Agent(abc.ABC):
     def save_state(self, directory: Path) -> None:  # noqa: B027 - optional hook
         """Write learnt state (weights, tables, replay) into ``directory``. Default: none."""
 
+    def save_policy(self, directory: Path) -> None:
+        """Write what acting needs (weights, tables), not the learning state (replay,
+        optimizer slots). :meth:`load_state` must read it back. Default: :meth:`save_state`."""
+        self.save_state(directory)
+
     def load_state(self, directory: Path) -> None:  # noqa: B027 - optional hook
-        """Read back what :meth:`save_state` wrote. Default: nothing to read."""
+        """Read back what :meth:`save_state` (or :meth:`save_policy`) wrote. Default: nothing."""
 
 
 # -- helpers for check_spaces ------------------------------------------------------------

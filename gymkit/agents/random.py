@@ -35,6 +35,7 @@ class RandomAgent(Agent):
         # seeding never touches the caller's space object.
         self._space = copy.deepcopy(action_space)
         self._space.seed(int(self.rng.integers(2**31 - 1)))
+        self.eval_rng = np.random.default_rng([self.seed, 1])
 
     @classmethod
     def check_spaces(cls, observation_space, action_space) -> None:
@@ -51,15 +52,22 @@ class RandomAgent(Agent):
         if isinstance(self.action_space, gym.spaces.Discrete):
             start = int(self.action_space.start)
             mask = None if action_mask is None else np.asarray(action_mask, dtype=bool)
-            return sample_masked(self.rng, int(self.action_space.n), n, mask) + start
+            # evaluation draws from its own generator: evaluating never shifts training's draws
+            rng = self.rng if explore else self.eval_rng
+            return sample_masked(rng, int(self.action_space.n), n, mask) + start
         return np.stack([self._space.sample() for _ in range(n)])
 
     def save_state(self, directory: Path) -> None:
         if self._space.np_random is not None:
             state = self._space.np_random.bit_generator.state
             (Path(directory) / "action_space_rng.json").write_text(json.dumps(state), encoding="utf-8")
+        (Path(directory) / "eval_rng.json").write_text(json.dumps(self.eval_rng.bit_generator.state),
+                                                       encoding="utf-8")
 
     def load_state(self, directory: Path) -> None:
         path = Path(directory) / "action_space_rng.json"
         if path.exists():
             self._space.np_random.bit_generator.state = json.loads(path.read_text(encoding="utf-8"))
+        path = Path(directory) / "eval_rng.json"
+        if path.exists():
+            self.eval_rng.bit_generator.state = json.loads(path.read_text(encoding="utf-8"))

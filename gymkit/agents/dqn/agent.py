@@ -99,6 +99,8 @@ class DQNAgent(Agent):
         else:
             self.learner = Learner(self.critic, self.actor, config, self.obs_shape, self.obs_dtype)
         self.learner.copy_critic_to_actor()
+        #: epsilon-greedy evaluation (``eps_eval``) draws from here, not from ``self.rng``
+        self.eval_rng = np.random.default_rng([self.seed, 1])
         self.env_steps = 0
         self.train_steps = 0
         self.next_round_at = first_training_step(config.training_start, config.training_interval)
@@ -163,13 +165,16 @@ class DQNAgent(Agent):
             greedy = q.argmax(axis=1) if action_mask is None else masked_argmax(q, action_mask)
         if eps <= 0.0:
             return greedy
+        # Evaluation draws from a generator of its own, so evaluating mid-training (with
+        # eps_eval > 0) leaves the training run's random numbers untouched.
+        rng = self.rng if explore else self.eval_rng
         if action_mask is None:  # one generator call per step: [explore?, which action]
-            draws = self.rng.random((2, n))
+            draws = rng.random((2, n))
             explore_rows = draws[0] < eps
             random_actions = (draws[1] * self.n_actions).astype(np.int64)
         else:
-            explore_rows = self.rng.random(n) < eps
-            scores = np.where(action_mask, self.rng.random((n, self.n_actions)), -1.0)
+            explore_rows = rng.random(n) < eps
+            scores = np.where(action_mask, rng.random((n, self.n_actions)), -1.0)
             random_actions = scores.argmax(axis=1)
         return np.where(explore_rows, random_actions, greedy)
 
@@ -253,33 +258,45 @@ class DQNAgent(Agent):
     def save_state(self, directory: Path) -> None:
         """Weights, optimizer variables, counters, RNG state and the replay memory."""
         directory = Path(directory)
-        self.critic.save_weights(directory / "critic.weights.h5")
-        self.actor.save_weights(directory / "actor.weights.h5")
+        self._save_weights_and_counters(directory, policy_only=False)
         opt_vars = {f"v{i}": v.numpy() for i, v in enumerate(self.learner.optimizer.variables)}
         np.savez(directory / "optimizer.npz", **opt_vars)
+        if self.replay is not None:
+            self.replay.save(directory / "replay")
+
+    def save_policy(self, directory: Path) -> None:
+        """Weights and counters only: no optimizer slots, no replay (``RUN_DIR/best/``)."""
+        self._save_weights_and_counters(Path(directory), policy_only=True)
+
+    def _save_weights_and_counters(self, directory: Path, policy_only: bool) -> None:
+        self.critic.save_weights(directory / "critic.weights.h5")
+        self.actor.save_weights(directory / "actor.weights.h5")
         state = {
             "env_steps": self.env_steps, "train_steps": self.train_steps,
             "next_round_at": self.next_round_at, "stack_size": self.stack_size,
             "padding": self.padding, "rng": self.rng.bit_generator.state,
-            "replay_streams": None if self.replay is None else self.replay.num_streams,
+            "eval_rng": self.eval_rng.bit_generator.state,
+            "replay_streams": None if self.replay is None or policy_only else self.replay.num_streams,
+            "policy_only": policy_only,
         }
         (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
-        if self.replay is not None:
-            self.replay.save(directory / "replay")
 
     def load_state(self, directory: Path) -> None:
         directory = Path(directory)
         self.critic.load_weights(directory / "critic.weights.h5")
         self.actor.load_weights(directory / "actor.weights.h5")
-        with np.load(directory / "optimizer.npz") as saved:
-            for i, var in enumerate(self.learner.optimizer.variables):
-                var.assign(saved[f"v{i}"])
         state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        if not state.get("policy_only", False):
+            with np.load(directory / "optimizer.npz") as saved:
+                for i, var in enumerate(self.learner.optimizer.variables):
+                    var.assign(saved[f"v{i}"])
         self.env_steps, self.train_steps = state["env_steps"], state["train_steps"]
         self.learner.train_steps.assign(self.train_steps)
         self.next_round_at = state["next_round_at"]
         self.stack_size, self.padding = state["stack_size"], state["padding"]
         self.rng.bit_generator.state = state["rng"]
+        if "eval_rng" in state:
+            self.eval_rng.bit_generator.state = state["eval_rng"]
         if state["replay_streams"] is not None:
             self.replay = self._make_replay(state["replay_streams"])
             self.replay.load(directory / "replay")

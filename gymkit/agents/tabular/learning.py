@@ -147,6 +147,7 @@ class TDLearningAgent(Agent):
         self.t = 0  # updates so far: t in the learning rate and the epsilon schedule
         self._t_before = 0  # t before the last observe(), to know when metrics are due
         self.env_info: dict | None = None
+        self.eval_rng = np.random.default_rng([self.seed, 1])
 
     @classmethod
     def check_spaces(cls, observation_space, action_space) -> None:
@@ -157,7 +158,8 @@ class TDLearningAgent(Agent):
 
     def act(self, observations, *, explore, action_mask=None):
         n = len(as_states(observations))
-        return sample_masked(self.rng, self.n_actions, n, as_mask(action_mask, n))
+        rng = self.rng if explore else self.eval_rng  # evaluation never shifts training's draws
+        return sample_masked(rng, self.n_actions, n, as_mask(action_mask, n))
 
     def observe(self, batch) -> None:
         c, V = self.config, self.V
@@ -186,7 +188,7 @@ class TDLearningAgent(Agent):
 
     def save_state(self, directory: Path) -> None:
         meta = {"t": self.t, "rng": self.rng.bit_generator.state, "env_info": self.env_info,
-                "td_errors": self._td_errors.state()}
+                "td_errors": self._td_errors.state(), "eval_rng": self.eval_rng.bit_generator.state}
         save_tables(directory, {"v_table": self.V, "visits": self.visits}, meta)
 
     def load_state(self, directory: Path) -> None:
@@ -195,6 +197,8 @@ class TDLearningAgent(Agent):
         self.t, self.env_info = int(meta["t"]), meta.get("env_info")
         self._t_before = self.t
         self.rng.bit_generator.state = meta["rng"]
+        if "eval_rng" in meta:
+            self.eval_rng.bit_generator.state = meta["eval_rng"]
         self._td_errors.load(meta.get("td_errors"))
 
 
