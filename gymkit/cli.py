@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explore", action="store_true", help="let the --policy-run agent explore as in training")
     p.add_argument("--observations", type=_positive_int, default=10_000, help="observations to collect (default 10000)")
     p.add_argument("--codings", type=_positive_int, help="units of the coding layer (default: half the inputs; 512 for images)")
-    p.add_argument("--epochs", type=_positive_int, help="training epochs (default 10)")
+    p.add_argument("--epochs", type=_positive_int, help="the most training epochs (default 500; early stopping, --set patience=N, usually ends sooner)")
     p.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
                    help="an autoencoder setting, e.g. tied_weights=true (see docs/autoencoders.md)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")

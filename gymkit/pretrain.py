@@ -8,7 +8,13 @@ Observations come from one env (``--env``, with ``--wrappers``/``--env-kwargs``,
 seeded), or the agent of a trained run (``--policy-run RUN_DIR``, greedy unless
 ``--explore``). The last ``holdout`` fraction of them (a later stretch of play, not a
 shuffled sample, so held-out frames are not near-copies of training frames) measures the
-reconstruction error. The output directory receives:
+reconstruction error. Training stops early, Keras-style: a seeded random ``validation``
+fraction of the training observations is set aside, its reconstruction MSE is measured after
+every epoch, the learning rate is halved after every ``patience / 2`` epochs without
+improvement, and once ``patience`` epochs in a row bring none the best epoch's weights are
+restored (``--epochs`` is only the cap). The ``linear`` kind also reports PCA's optimum
+on the same data (an eigendecomposition of the training covariance), the error a linear
+autoencoder should reach. The output directory receives:
 
     encoder.keras        observations -> codings, for agents: encoder=autoencoder@DIR/encoder.keras
     encoder.json         what the encoder was trained on (env, wrappers, settings)
@@ -197,13 +203,23 @@ def _train_and_write(space: Any, config: Any, data: np.ndarray, n_held: int, see
 
     keras.utils.set_random_seed(seed)
     train, held = (data[:len(data) - n_held], data[len(data) - n_held:]) if n_held else (data, data[:0])
+    validation = config.validation if config.validation is not None else 0.0 if config.kind == "linear" else 0.1
+    n_val = int(round(len(train) * validation))
+    # a random sample, unlike the held-out stretch: it watches convergence on the fitted distribution
+    val_rows = np.zeros(len(train), bool)
+    val_rows[np.random.default_rng([seed, 1]).choice(len(train), n_val, replace=False)] = True
+    fit, val = train[~val_rows], train[val_rows]
     ae = build_autoencoder(space, config, seed=seed, observations=train)
     start = time.perf_counter()
-    history = train_autoencoder(ae, train, seed=seed, log=log)
+    history = train_autoencoder(ae, fit, validation=val, seed=seed, log=log)
     wall = time.perf_counter() - start
     check = held if len(held) else train
     x0, rebuilt = reconstruct(ae, check)
     mse = float(np.mean(np.square(rebuilt.astype(np.float64) - x0)))
+    kept = [row for row in history if row["best"]]
+    stopping = {"patience": config.patience, "cap": config.epochs, "validation": len(val),
+                "best_epochs": [{"phase": r["phase"], "epoch": r["epoch"], "val_mse": r["val_mse"]} for r in kept],
+                "epochs_run": len(history)}
     sample = train[np.random.default_rng(seed).choice(len(train), min(len(train), 2000), replace=False)]
     x0_train, rebuilt_train = reconstruct(ae, sample)
     train_mse = float(np.mean(np.square(rebuilt_train.astype(np.float64) - x0_train)))
@@ -213,10 +229,11 @@ def _train_and_write(space: Any, config: Any, data: np.ndarray, n_held: int, see
              "standardised inputs" if ae.settings["standardize"] else "observation units")
     info = {
         "kind": config.kind, **source, "seed": seed,
-        "observations": {"train": len(train), "held_out": len(held), "episodes": episodes,
-                         "shape": list(data.shape[1:]), "dtype": data.dtype.name},
+        "observations": {"train": len(train), "validation": len(val), "held_out": len(held),
+                         "episodes": episodes, "shape": list(data.shape[1:]), "dtype": data.dtype.name},
         "reconstruction_mse": {"held_out": mse if len(held) else None, "train": train_mse,
                                "mean_input_baseline": baseline, "units": units},
+        "early_stopping": stopping,
         "settings": ae.settings, "config": config.to_dict(), "history": history,
         "train_seconds": round(wall, 1), "versions": versions(),
     }
@@ -232,9 +249,26 @@ def _train_and_write(space: Any, config: Any, data: np.ndarray, n_held: int, see
         samples = np.asarray(ae.decoder(codings.astype(np.float32)))
         save_samples(samples, folder / "samples.png", ae.settings,
                      f"variational autoencoder on {source['env']}: decoded codings ~ N(0, I)")
+    if config.kind == "linear":
+        from gymkit.encoders.autoencoders.pca import pca_optimum
+
+        x0_fit, rebuilt_fit = reconstruct(ae, fit)
+        k = int(ae.settings["codings"])
+        info["reconstruction_mse"]["pca_optimum"] = pca_optimum(x0_fit, x0, k)
+        # on the observations both were fitted to, PCA is the optimum no linear map can beat
+        info["reconstruction_mse"]["fitted"] = float(np.mean(np.square(rebuilt_fit.astype(np.float64) - x0_fit)))
+        info["reconstruction_mse"]["pca_optimum_fitted"] = pca_optimum(x0_fit, x0_fit, k)
     write_json_atomic(folder / "pretrain.json", info)
     log(f"{which} reconstruction MSE {mse:.5g} ({units}; training {train_mse:.5g}, "
-        f"mean-input baseline {baseline:.5g}); trained in {wall:.1f} s")
+        f"mean-input baseline {baseline:.5g}); trained in {wall:.1f} s, best epoch "
+        + ", ".join(str(r["epoch"]) for r in kept) + f" of {len(history)} run")
+    pca = info["reconstruction_mse"].get("pca_optimum")
+    if pca:
+        fitted = info["reconstruction_mse"]
+        log(f"PCA with {ae.settings['codings']} components on the same data: {which} MSE {pca:.5g} "
+            f"(this autoencoder: {mse / pca:.3f}x); on the fitted observations "
+            f"{fitted['pca_optimum_fitted']:.5g} (this autoencoder: "
+            f"{fitted['fitted'] / fitted['pca_optimum_fitted']:.3f}x the optimum)")
     return info
 
 

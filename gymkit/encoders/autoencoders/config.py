@@ -58,7 +58,20 @@ class AutoencoderConfig(AgentConfig):
                           low=0.0)
     learning_rate: float = param(0.001, "Adam learning rate", low=0.0, low_open=True)
     batch_size: int = param(64, "observations per gradient step", low=1)
-    epochs: int = param(10, "passes over the training observations (per phase when greedy)", low=1)
+    epochs: int = param(500, "the most passes over the training observations (per phase when greedy); "
+                             "early stopping (patience) usually ends training sooner", low=1)
+    patience: int = param(20, "stop after this many epochs without a better validation MSE and restore "
+                              "the best epoch's weights (0: off, train all epochs)", low=0)
+    min_improvement: float = param(0.001, "a validation MSE counts as better when it is below the best "
+                                          "so far by this fraction of it", low=0.0, high=1.0, high_open=True)
+    reduce_lr: float = param(0.5, "multiply the learning rate by this after every patience/2 epochs "
+                                  "without improvement (Keras's ReduceLROnPlateau; 0: off)",
+                             low=0.0, high=1.0, high_open=True)
+    validation: float | None = param(
+        None, "fraction of the training observations (a seeded random sample) set aside to decide early "
+              "stopping; 0 watches the training observations' MSE instead (default: 0 for kind=linear, "
+              "PCA with nothing to overfit, where a small sample's noise would stop it early; else 0.1)",
+                              low=0.0, high=1.0, high_open=True)
     holdout: float = param(0.1, "fraction of the observations held out (the last ones collected) "
                                 "to measure the reconstruction error", low=0.0, high=1.0, high_open=True)
 
