@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml
 train: $(STAMP)
 	$(BIN)/gymkit train --preset dqn-cartpole $(if $(SEED),--seed $(SEED))
 
+# Two pytest workers, one per core of the reference machine (TensorFlow's small ops keep
+# each worker near one core); the duration is printed at the end.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	@start=$$(date +%s); $(BIN)/python -m pytest -q -n $(TEST_WORKERS); rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
