@@ -59,7 +59,8 @@ def test_windows_never_mix_episodes_or_streams_and_mask_exactly(capacity):
     burn_in, length, gamma = 2, 4, 0.9
     w = burn_in + length
     ends = np.flatnonzero(memory.flags & VALID)
-    s = sample_sequences(memory, np.random.default_rng(0), 0, length, gamma, burn_in, ends=ends)
+    memory.sample_indices = lambda rng, n: ends  # every stored transition ends one window
+    s = sample_sequences(memory, np.random.default_rng(0), 0, length, gamma, burn_in)
     assert s.observations.shape == (len(ends), w + 1, 1) and s.loss_mask.shape == (len(ends), w)
     oldest_code = {}  # per stream, the oldest (episode, step) still in the ring
     for stream in (0, 1):
@@ -99,8 +100,12 @@ def test_windows_never_mix_episodes_or_streams_and_mask_exactly(capacity):
 
 def test_sampled_windows_end_on_stored_transitions():
     memory = filled_replay(200, {0: [(5, "term"), (4, "open")], 1: [(3, "trunc"), (6, "open")]})
+    drawn = []
+    draw = memory.sample_indices
+    memory.sample_indices = lambda rng, n: drawn.append(draw(rng, n)) or drawn[-1]
     s = memory.sample_sequences(np.random.default_rng(1), 64, 3, 0.99, burn_in=1)
-    assert ((memory.flags[s.slots[:, -2]] & VALID) != 0).all()
+    assert len(drawn) == 1 and len(drawn[0]) == 64  # the windows' last steps ...
+    assert ((memory.flags[drawn[0]] & VALID) != 0).all()  # ... are stored transitions
     assert s.loss_mask[:, -1].all() and not s.loss_mask[:, 0].any()
 
 
@@ -134,7 +139,7 @@ def test_burn_in_steps_carry_no_loss_but_warm_up_the_state():
     s = s._replace(mask=np.ones_like(s.mask), loss_weights=np.ones_like(s.loss_weights))
 
     def loss(sample):
-        return float(agent.learner.td_loss(sample.observations, sample.mask, sample.actions,
+        return float(agent.learner._loss(sample.observations, sample.mask, sample.actions,
                                            sample.rewards, sample.discounts, sample.loss_weights)[0])
 
     base = loss(s)

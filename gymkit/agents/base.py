@@ -60,11 +60,6 @@ class Transitions(NamedTuple):
     env_ids: np.ndarray
     action_masks: np.ndarray | None = None
 
-    @property
-    def dones(self) -> np.ndarray:
-        """Episode ends of either kind."""
-        return np.logical_or(self.terminated, self.truncated)
-
 
 class Agent(abc.ABC):
     """Base of every agent.
@@ -77,9 +72,6 @@ class Agent(abc.ABC):
     """
 
     config_cls: ClassVar[type[AgentConfig]] = AgentConfig
-    #: Names of files or folders, inside the run directory's agent folder, that ``save_state``
-    #: writes. Informational; the checkpoint code copies the whole folder.
-    state_files: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

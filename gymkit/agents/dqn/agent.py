@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -34,32 +34,11 @@ from gymkit.replay import ReplayMemory
 STATE_FILE = "dqn_state.json"
 
 
-def detect_frame_stack(env: gym.Env, observation_shape: tuple[int, ...]) -> tuple[int, str]:
-    """``(stack_size, padding)`` of the outermost FrameStackObservation, or ``(1, "reset")``.
-
-    Only a stack whose frames make up the observation's leading axis counts (a wrapper that
-    reshapes on top of it would break the replay's rebuilding, so the replay then stores
-    whole observations).
-    """
-    from gymnasium.wrappers import FrameStackObservation
-
-    layer: Any = env
-    while layer is not None:
-        if isinstance(layer, FrameStackObservation):
-            ok = (layer.padding_type in ("reset", "zero") and observation_shape[:1] == (layer.stack_size,)
-                  and observation_shape[1:] == tuple(layer.env.observation_space.shape))
-            return (int(layer.stack_size), str(layer.padding_type)) if ok else (1, "reset")
-        layer = getattr(layer, "env", None)
-    return 1, "reset"
-
-
 class DQNAgent(Agent):
     """Deep Q-Learning with an actor/critic (online/target) pair (TensorFlow)."""
 
     config_cls = DQNConfig
     config: DQNConfig
-    state_files: ClassVar[tuple[str, ...]] = (
-        "critic.weights.h5", "actor.weights.h5", "optimizer.npz", STATE_FILE, "replay")
 
     @classmethod
     def check_spaces(cls, observation_space: gym.Space, action_space: gym.Space) -> None:
@@ -70,7 +49,8 @@ class DQNAgent(Agent):
                  *, seed: int) -> None:
         super().__init__(observation_space, action_space, config, seed=seed)
         from gymkit.agents.dqn.learner import Learner
-        from gymkit.agents.dqn.networks import NumpyQ, q_network
+        from gymkit.agents.dqn.networks import q_network, q_values_function
+        from gymkit.agents.nn.numpy_forward import NumpyForward
 
         self.check_spaces(observation_space, action_space)
         self.n_actions = int(action_space.n)
@@ -116,9 +96,8 @@ class DQNAgent(Agent):
             self._numpy_q = self._tf_q = None
             self._carried = CarriedState(playing, self.obs_shape, self.obs_dtype)
             return
-        self._numpy_q = NumpyQ.from_model(playing)  # None unless a small dense net
-        self._tf_q = None if self._numpy_q else self.learner.q_values_fn(
-            playing, self.obs_shape, self.obs_dtype)
+        self._numpy_q = NumpyForward.from_model(playing)  # None unless a plain dense net
+        self._tf_q = None if self._numpy_q else q_values_function(playing, self.obs_shape, self.obs_dtype)
 
     # -- acting ---------------------------------------------------------------------------
 
@@ -183,6 +162,8 @@ class DQNAgent(Agent):
     def bind_env(self, env: gym.Env) -> None:
         """Detect frame stacking and check the replay's projected size before any step."""
         if self.config.replay_stack == 0:
+            from gymkit.envs.factory import detect_frame_stack
+
             self.stack_size, self.padding = detect_frame_stack(env, self.obs_shape)
         # A one-slot-per-stream probe runs the memory check on the full projected size.
         self._make_replay(num_streams=1, check_only=True)
@@ -215,13 +196,14 @@ class DQNAgent(Agent):
             return {}
         self.next_round_at = next_round_at
         g, b = due * c.gradient_steps, c.batch_size
+        copies = int(self.learner.copies.numpy())
         if self.recurrent:
             loss, q_mean = self._train_sequences(g, b)
         else:
             loss, q_mean = self._train_transitions(g, b)
-        before, self.train_steps = self.train_steps, self.train_steps + g
-        copied = before // c.copy_steps != self.train_steps // c.copy_steps
-        self._numpy_stale = c.act_with == "critic" or copied
+        # the learner's counter is the one that schedules copies; this is its mirror for epsilon
+        self.train_steps = int(self.learner.train_steps.numpy())
+        self._numpy_stale = c.act_with == "critic" or int(self.learner.copies.numpy()) != copies
         return {"loss": float(loss), "q_mean": float(q_mean), "epsilon": self.epsilon(),
                 "train_steps": float(self.train_steps)}
 

@@ -135,7 +135,6 @@ class TDLearningAgent(Agent):
     """
 
     config_cls = TDLearningConfig
-    state_files = ("v_table.npy", "visits.npy", "tabular.json")
     name = "td-learning"
 
     def __init__(self, observation_space, action_space, config, *, seed):
@@ -206,7 +205,6 @@ class QLearningAgent(Agent):
     """Tabular Q-Learning (Eq. 16-5/16-6) with random, epsilon-greedy or count-based exploration."""
 
     config_cls = QLearningConfig
-    state_files = ("q_table.npy", "visits.npy", "mask_seen.npy", "tabular.json")
     name = "q-learning"
 
     def __init__(self, observation_space, action_space, config, *, seed):
