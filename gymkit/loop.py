@@ -253,6 +253,8 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
         envs.unwrapped.set_attr("np_random", [_generator(s) for s in state["env_rng"]])
         obs, infos = envs.reset()
     else:
+        # a resumed run reseeds its envs: 7919 (a prime) spreads the seeds of resumes at
+        # nearby steps far apart, and never onto the evaluation's seed + 1
         obs, infos = envs.reset(seed=spec.seed + (step * 7919 if step else 0))
     autoreset = np.zeros(n, dtype=bool)
     starting = np.ones(n, dtype=bool)  # rows whose observation is the first of an episode

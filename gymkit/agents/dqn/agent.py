@@ -174,6 +174,8 @@ class DQNAgent(Agent):
             bytes_per_slot = ReplayMemory.slot_bytes(self.obs_shape, self.obs_dtype, self.stack_size)
             ReplayMemory.check_memory(capacity, bytes_per_slot)
             return None
+        # each stream's ring must hold one whole stack plus a transition and its next frame
+        # (stack_size + 2 slots), the smallest ring ReplayMemory accepts
         return ReplayMemory(max(capacity, num_streams * (self.stack_size + 2)), self.obs_shape,
                             self.obs_dtype, stack_size=self.stack_size, padding=self.padding,
                             num_streams=num_streams)

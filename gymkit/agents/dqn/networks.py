@@ -65,6 +65,7 @@ def q_network(
                          dtype=features_model.inputs[0].dtype, name="observations")
     features = features_model(inputs)
     # He initialisation for the head too, as the book's variance_scaling_initializer.
+    # the head's seeds start 10,000 above the encoder's, so no two initializers share a stream
     base = 10_000 if seed is None else seed + 10_000
 
     def init(offset: int) -> Any:

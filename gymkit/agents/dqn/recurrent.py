@@ -64,6 +64,7 @@ class RecurrentQNetwork(keras.Model):
         self.supports_masking = True  # the mask goes to the encoder's recurrent layers
         self.encoder = encoder
         self.dueling = bool(dueling)
+        # as the feed-forward head: 10,000 above the encoder's seed, a stream of its own
         base = 10_000 if seed is None else seed + 10_000
 
         def init(offset: int) -> Any:  # He init, as the feed-forward head (the book's)

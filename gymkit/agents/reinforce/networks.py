@@ -108,6 +108,8 @@ def build_policy(
     """
     encoder = build_encoder(observation_space, config, seed, "policy_encoder")
     init = keras.initializers.get(
+        # seed offsets keep every initializer's stream distinct from the encoder's (which uses
+        # seed itself): +10,000 the policy head, +20,000 the value encoder, +30,000 its head
         {"class_name": config.kernel_initializer, "config": {"seed": seed + 10_000}}
     )
     policy = _head(encoder, n_actions, init, "policy")
