@@ -54,7 +54,7 @@ from gymkit.errors import EnvError, GymkitError, RunDirError, SpaceError
 from gymkit.evaluation import BEST_EVAL_FILE, EVAL_FILE, EvalStats, evaluate_agent
 from gymkit.logging import Logger, Progress
 from gymkit.periodic_eval import PeriodicEvaluator
-from gymkit.run_config import RunSpec, resolve_run, versions
+from gymkit.run_config import RunSpec, resolve_run, resumed_settings, versions
 
 RECENT = 100  # episodes in the "recent mean return"
 SUMMARY_FILE = "summary.json"
@@ -175,17 +175,8 @@ def train(
             raise RunDirError("--resume needs the --run-dir of the run to continue")
         run_dir = require_run_dir(Path(run_dir))
         saved = RunSpec.from_dict(read_run_config(run_dir))
-        extra = {k: v for k, v in settings.items() if k in ("steps", "episodes") and v is not None}
-        spec, agent_cls, agent_config = resolve_run(
-            saved.agent, saved.env, overrides=saved.config, seed=saved.seed,
-            steps=extra.get("steps", None if "episodes" in extra else saved.steps),
-            episodes=extra.get("episodes", None if "steps" in extra else saved.episodes),
-            num_envs=saved.num_envs, vectorization=saved.vectorization,
-            eval_episodes=saved.eval_episodes, checkpoint_every=saved.checkpoint_every,
-            log_every=saved.log_every, env_kwargs=saved.env_kwargs, wrappers=saved.wrappers,
-            eval_every=saved.eval_every, periodic_eval_episodes=saved.periodic_eval_episodes,
-            keep_best=saved.keep_best, stop_at_eval=saved.stop_at_eval,
-        )
+        spec, agent_cls, agent_config = resolve_run(saved.agent, saved.env, overrides=saved.config,
+                                                    **resumed_settings(saved, settings))
         spec.preset = saved.preset
     else:
         spec, agent_cls, agent_config = resolve_run(agent, env, preset=preset, overrides=config, **settings)
