@@ -48,18 +48,15 @@ STAGE, OLD = ".tmp-upgrade-", ".old-upgrade-"
 
 #: the only globals a format-1 spaces.pkl may name: Gymnasium's spaces and NumPy's pieces
 _ALLOWED = {
-    **{(f"gymnasium.spaces.{m}", c) for m, c in (("box", "Box"), ("discrete", "Discrete"),
-                                                   ("multi_discrete", "MultiDiscrete"),
-                                                   ("multi_binary", "MultiBinary"), ("tuple", "Tuple"),
-                                                   ("dict", "Dict"))}: True,
-    **{(m, n): True for m in ("numpy._core.multiarray", "numpy.core.multiarray") for n in ("_reconstruct", "scalar")},
-    ("numpy", "dtype"): True, ("numpy", "ndarray"): True,
-    ("numpy.random._pickle", "__bit_generator_ctor"): True, ("numpy.random._pickle", "__generator_ctor"): True,
-    ("numpy.random.bit_generator", "SeedSequence"): True,
-    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"): True,
-    ("numpy.random._pcg64", "PCG64"): True, ("numpy.random._pcg64", "PCG64DXSM"): True,
-    ("numpy.random._mt19937", "MT19937"): True, ("numpy.random._philox", "Philox"): True,
-    ("numpy.random._sfc64", "SFC64"): True, ("collections", "OrderedDict"): True,
+    *((f"gymnasium.spaces.{m}", c) for m, c in (("box", "Box"), ("discrete", "Discrete"),
+                                                 ("multi_discrete", "MultiDiscrete"), ("multi_binary", "MultiBinary"),
+                                                 ("tuple", "Tuple"), ("dict", "Dict"))),
+    *((m, n) for m in ("numpy._core.multiarray", "numpy.core.multiarray") for n in ("_reconstruct", "scalar")),
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy.random._pickle", "__bit_generator_ctor"), ("numpy.random._pickle", "__generator_ctor"),
+    ("numpy.random.bit_generator", "SeedSequence"), ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    ("numpy.random._pcg64", "PCG64"), ("numpy.random._pcg64", "PCG64DXSM"), ("numpy.random._mt19937", "MT19937"),
+    ("numpy.random._philox", "Philox"), ("numpy.random._sfc64", "SFC64"), ("collections", "OrderedDict"),
 }
 
 

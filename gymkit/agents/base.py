@@ -203,10 +203,10 @@ class Agent(abc.ABC):
         from gymkit.registry import resolve_saved_class
 
         directory = Path(directory)
-        if (directory / LEGACY_SPACES_FILE).exists():
-            from gymkit.checkpoint import legacy_format_message
-
-            raise RunDirError(legacy_format_message(directory))
+        if (directory / LEGACY_SPACES_FILE).exists() or (directory / LEGACY_SPACES_FILE).is_symlink():
+            raise RunDirError(f"{directory / LEGACY_SPACES_FILE} is a pickle, which gymkit never reads, in a folder "
+                              "of format version 2 (spaces live in spaces.json): the folder was tampered with; "
+                              "restore it from a copy")
         meta = read_agent_meta(directory / AGENT_FILE)
         agent_cls = (resolve_saved_class(meta["class"], directory / AGENT_FILE, _run_root(directory))
                      if cls is Agent else cls)
