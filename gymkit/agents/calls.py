@@ -62,9 +62,15 @@ def plugin_call(agent_or_cls: Any, method: str, step: int | None = None, stream:
     except GymkitError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported in one line
+        if method in ("__init__", "load_state"):
+            after = "nothing was written"
+        elif stream == "evaluation":
+            after = "the evaluation stopped; no checkpoint was touched"
+        else:
+            after = "the run stopped; its last checkpoint is intact"
         raise PluginError(
-            f"agent {_name(agent_or_cls)}: {method}() raised {_first_line(exc)}{_where(step, stream)}; "
-            "the run stopped and its last checkpoint is intact (--debug shows the traceback)"
+            f"agent {_name(agent_or_cls)}: {method}(){_where(step, stream)} raised {_first_line(exc)}; "
+            f"{after} (--debug shows the traceback)"
         ) from exc
 
 
@@ -164,8 +170,8 @@ class AgentCalls:
         if metrics is None:
             return {}
         if not isinstance(metrics, dict):
-            raise PluginError(f"agent {self.name}: update() returned {type(metrics).__name__}{_where(step, 'training')}; "
-                              "expected a dict of metric name -> number (or {})")
+            raise PluginError(f"agent {self.name}: update(){_where(step, 'training')} returned "
+                              f"{type(metrics).__name__}; expected a dict of metric name -> number (or {{}})")
         for k, v in metrics.items():
             try:
                 float(v)
@@ -208,7 +214,7 @@ class _ActionChecker:
         self.shape = tuple(space.shape) if self.kind else None
 
     def _fail(self, what: str, step: int | None, stream: str) -> None:
-        raise PluginError(f"agent {self.name}: act() returned {what}{_where(step, stream)}")
+        raise PluginError(f"agent {self.name}: act(){_where(step, stream)} returned {what}")
 
     def check(self, actions: Any, n: int, mask: np.ndarray | None, step: int | None, stream: str) -> Any:
         if self.kind is None:  # Tuple/Dict action spaces: passed through as given
@@ -233,16 +239,16 @@ class _ActionChecker:
             bad = (a < self.low) | (a > self.high)
             if bad.any():
                 i = tuple(int(x) for x in np.argwhere(bad)[0])
-                self._fail(f"action value {a[i]!r} at index {list(i)}, outside {self.space} "
-                           f"(low {self.low[i[1:]]!r}, high {self.high[i[1:]]!r}); clip actions to the space",
-                           step, stream)
+                self._fail(f"action value {a[i].item()!r} at index {list(i)}, outside {self.space} "
+                           f"(low {self.low[i[1:]].item()!r}, high {self.high[i[1:]].item()!r}); clip actions "
+                           "to the space", step, stream)
             return a
         if a.dtype.kind not in ("iub" if self.kind == "multibinary" else "iu"):
             self._fail(f"actions of dtype {a.dtype}; expected integers for {self.space}", step, stream)
         bad = (a < self.low) | (a > self.high)
         if bad.any():
             i = tuple(int(x) for x in np.argwhere(bad)[0])
-            self._fail(f"action {a[i]!r} in row {i[0]}, outside {self.space} (allowed "
+            self._fail(f"action {a[i].item()!r} in row {i[0]}, outside {self.space} (allowed "
                        f"{self._range_text(i)})", step, stream)
         if mask is not None and self.kind == "discrete":
             m = np.asarray(mask, dtype=bool).reshape(n, -1)

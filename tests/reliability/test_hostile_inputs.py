@@ -26,8 +26,9 @@ import gymkit
 from gymkit.checkpoint import MANIFEST, checkpoint_dirs, verify_folder
 from gymkit.spaces_json import read_spaces
 
-from .hostile import EVALUATE, RESUME, assert_refused, crafted_pickle, gymkit as run_gymkit, rehash, \
-    sealed_folders, sha256, snapshot
+from .hostile import EVALUATE, RESUME, RunsCode, assert_refused, crafted_pickle, rehash, sealed_folders, \
+    sha256, snapshot
+from .hostile import gymkit as run_gymkit
 
 #: every file of a DQN agent folder (agent/ and each checkpoint; loop_state.json: checkpoints only)
 AGENT_FILES = ("agent.json", "spaces.json", "critic.weights.h5", "actor.weights.h5", "dqn_state.json",
@@ -81,8 +82,14 @@ def test_a_clean_copy_evaluates_and_resumes(capsys, run):
     assert latest(run).name == "step_000000000400"
 
 
-def test_the_crafted_pickle_really_runs_code(marker):
+def test_the_crafted_pickle_really_runs_code(marker, tmp_path):
     pickle.loads(crafted_pickle(marker))  # what `gymkit evaluate` did before issue 15
+    assert marker.exists()
+    marker.unlink()
+    payload = np.empty(1, dtype=object)
+    payload[0] = RunsCode(marker)
+    np.save(tmp_path / "x.npy", payload, allow_pickle=True)
+    np.load(tmp_path / "x.npy", allow_pickle=True)  # what allow_pickle=True would do
     assert marker.exists()
 
 
@@ -223,8 +230,9 @@ def test_replay_array_of_the_wrong_shape(capsys, run):
 def test_object_array_in_replay(capsys, run, marker):
     """An .npy of dtype object is a pickle inside: refused from its header, never unpickled."""
     def write(p: Path) -> None:
-        np.save(p, np.array([pickle.loads(crafted_pickle(marker)) if False else {"x": 1}], dtype=object),
-                allow_pickle=True)
+        payload = np.empty(1, dtype=object)
+        payload[0] = RunsCode(marker)  # np.save pickles it: np.load(allow_pickle=True) would run it
+        np.save(p, payload, allow_pickle=True)
 
     in_every_folder(run, "replay/flags.npy", write)
     assert_refused(capsys, run, EVALUATE, "holds Python objects (dtype object)", marker)
