@@ -202,7 +202,11 @@ class Agent(abc.ABC):
         from gymkit.agents.calls import construct_agent, plugin_call
         from gymkit.registry import resolve_saved_class
 
+        from gymkit.safe_files import check_tree, refuse_link
+
         directory = Path(directory)
+        refuse_link(directory)
+        check_tree(directory, skip=())  # no symbolic link: nothing is read from outside the folder
         if (directory / LEGACY_SPACES_FILE).exists() or (directory / LEGACY_SPACES_FILE).is_symlink():
             raise RunDirError(f"{directory / LEGACY_SPACES_FILE} is a pickle, which gymkit never reads, in a folder "
                               "of format version 2 (spaces live in spaces.json): the folder was tampered with; "
