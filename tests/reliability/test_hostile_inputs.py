@@ -369,3 +369,12 @@ def test_upgrade_run_with_trust_still_runs_no_code(capsys, run, marker):
     """--trust reads the pickle, but with an unpickler that builds only spaces: all or nothing."""
     _to_format_1(run, payload=crafted_pickle(marker))
     assert_refused(capsys, run, ("upgrade-run", "{run}", "--trust"), "not a pickle of two Gymnasium spaces", marker)
+
+
+def test_pretrain_policy_run_on_a_crafted_directory(capsys, run, marker, tmp_path):
+    """gymkit pretrain --policy-run loads the run's agent the same safe way."""
+    in_every_folder(run, "critic.weights.h5", lambda p: p.write_bytes(crafted_pickle(marker)))
+    out = tmp_path / "encoder-out"
+    assert_refused(capsys, run, ("pretrain", "--policy-run", "{run}", "--kind", "linear", "--observations", "20",
+                                 "--out", str(out)), "critic.weights.h5 is not an HDF5 weights file", marker)
+    assert not out.exists()

@@ -204,3 +204,31 @@ def test_a_plugin_failing_in_evaluate_changes_nothing(capsys, tmp_path, monkeypa
     monkeypatch.setenv(pa.FLAKY, "act:1")
     assert_refused(capsys, run, ("evaluate", str(run)), "agent Flaky: act() at evaluation step 0 raised RuntimeError: "
                    "boom in act; the evaluation stopped")
+
+
+# -- --debug on train, evaluate, pretrain and sweep ----------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--agent", "random", "--env", "CartPole-v1"],
+    ["evaluate", "runs/x"],
+    ["pretrain", "--env", "CartPole-v1", "--kind", "linear", "--out", "x"],
+    ["sweep", "--space", "space.yaml"],
+    ["upgrade-run", "runs/x"],
+])
+def test_debug_is_an_option_of(argv):
+    from gymkit.cli import build_parser
+
+    assert build_parser().parse_args([*argv, "--debug"]).debug is True
+    assert build_parser().parse_args(argv).debug is False
+
+
+def test_debug_on_pretrain(capsys, tmp_path):
+    taken = tmp_path / "taken.txt"
+    taken.write_text("mine")
+    args = ("pretrain", "--env", "CartPole-v1", "--kind", "linear", "--out", str(taken))
+    line = one_line_error(capsys, args)
+    assert "already exists" in line
+    rc, _, err = run_gymkit(capsys, *args, "--debug")
+    assert rc == 2 and "Traceback (most recent call last)" in err and "check_out_dir" in err
+    assert taken.read_text() == "mine"
