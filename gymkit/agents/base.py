@@ -9,9 +9,13 @@ actions, tells it what happened, and lets it decide when to learn::
     agent.observe(Transitions(obs, actions, rewards, next_obs, terminated, truncated, env_ids))
     metrics = agent.update()                                    # may be {}
 
-Subclasses set ``config_cls`` and implement :meth:`act`; learning agents also implement
-:meth:`observe`, :meth:`update` and :meth:`save_state`/:meth:`load_state`. Keep to one
-level of inheritance: ``Agent`` -> your agent.
+Subclasses implement :meth:`act` (the minimal form is ``act(self, observations, *, explore)``)
+and may set ``config_cls`` (without one an agent gets an empty :class:`AgentConfig`); learning
+agents also implement :meth:`observe`, :meth:`update` and :meth:`save_state`/:meth:`load_state`.
+The loop calls every agent through :class:`gymkit.agents.calls.AgentCalls`: ``action_mask`` and
+``env_ids`` reach ``act`` only when it takes them, an exception in a hook is a one-line
+PluginError naming the agent, the method and the step, and the returned actions are checked
+against the action space and mask. Keep to one level of inheritance: ``Agent`` -> your agent.
 """
 
 from __future__ import annotations
@@ -144,11 +148,18 @@ class Agent(abc.ABC):
     ) -> np.ndarray:
         """Choose one action per row of ``observations``.
 
+        A subclass may leave out ``action_mask`` (``def act(self, observations, *, explore)``):
+        the loop then never passes it, and an action the env's mask forbids is an error.
+
         Args:
             observations: a batch, shape ``(n, *obs_shape)``.
             explore: True while training (sample, epsilon-greedy, ...); False for the
                 greedy policy used in evaluation.
             action_mask: optional boolean ``(n, n_actions)``, True where an action is allowed.
+
+        Returns:
+            ``(n, *action_shape)`` actions inside the action space (integers for discrete
+            spaces), allowed by ``action_mask``.
 
         Stateful agents (``stateful = True``) also take ``env_ids``, ``(n,)`` ints: the
         sub-env of each row (``None`` means rows ``0..n-1``).
