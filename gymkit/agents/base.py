@@ -212,7 +212,6 @@ class Agent(abc.ABC):
         """
         from gymkit.agents.calls import construct_agent, plugin_call
         from gymkit.registry import resolve_saved_class
-
         from gymkit.safe_files import check_tree, refuse_link
 
         directory = Path(directory)

@@ -26,8 +26,17 @@ import gymkit
 from gymkit.checkpoint import MANIFEST, checkpoint_dirs, verify_folder
 from gymkit.spaces_json import read_spaces
 
-from .hostile import EVALUATE, RESUME, RunsCode, assert_refused, crafted_pickle, rehash, sealed_folders, \
-    sha256, snapshot
+from .hostile import (
+    EVALUATE,
+    RESUME,
+    RunsCode,
+    assert_refused,
+    crafted_pickle,
+    rehash,
+    sealed_folders,
+    sha256,
+    snapshot,
+)
 from .hostile import gymkit as run_gymkit
 
 #: every file of a DQN agent folder (agent/ and each checkpoint; loop_state.json: checkpoints only)

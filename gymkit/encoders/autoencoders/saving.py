@@ -149,7 +149,6 @@ def load_pretrained(directory: str | Path) -> Any:
 
     from gymkit.encoders.autoencoders.config import AutoencoderConfig
     from gymkit.encoders.autoencoders.models import build_autoencoder
-
     from gymkit.safe_files import load_npz, read_json
 
     directory = Path(directory)
