@@ -21,10 +21,8 @@ the action mask; a mismatch is a PluginError saying what was expected and what c
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,24 +52,34 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-@contextlib.contextmanager
-def plugin_call(agent_or_cls: Any, method: str, step: int | None = None, stream: str = "training") -> Iterator[None]:
-    """Turn an exception raised inside ``agent.method(...)`` into a one-line PluginError."""
-    try:
-        yield
-    except GymkitError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported in one line
-        if method in ("__init__", "load_state"):
-            after = "nothing was written"
-        elif stream == "evaluation":
-            after = "the evaluation stopped; no checkpoint was touched"
-        else:
-            after = "the run stopped; its last checkpoint is intact"
-        raise PluginError(
-            f"agent {_name(agent_or_cls)}: {method}(){_where(step, stream)} raised {_first_line(exc)}; "
-            f"{after} (--debug shows the traceback)"
-        ) from exc
+def plugin_error(agent_or_cls: Any, method: str, step: int | None, stream: str, exc: BaseException) -> PluginError:
+    """The one-line PluginError for ``exc`` raised inside ``agent.method(...)``."""
+    if method in ("__init__", "load_state"):
+        after = "nothing was written"
+    elif stream == "evaluation":
+        after = "the evaluation stopped; no checkpoint was touched"
+    else:
+        after = "the run stopped; its last checkpoint is intact"
+    return PluginError(f"agent {_name(agent_or_cls)}: {method}(){_where(step, stream)} raised {_first_line(exc)}; "
+                       f"{after} (--debug shows the traceback)")
+
+
+class plugin_call:  # noqa: N801 - used like a function: ``with plugin_call(agent, "load_state"):``
+    """Turn an exception raised inside ``agent.method(...)`` into a one-line PluginError (a
+    GymkitError the agent raises on purpose passes through; the original is ``__cause__``)."""
+
+    __slots__ = ("who", "method", "step", "stream")
+
+    def __init__(self, agent_or_cls: Any, method: str, step: int | None = None, stream: str = "training") -> None:
+        self.who, self.method, self.step, self.stream = agent_or_cls, method, step, stream
+
+    def __enter__(self) -> plugin_call:
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, GymkitError):
+            return False
+        raise plugin_error(self.who, self.method, self.step, self.stream, exc) from exc
 
 
 def construct_agent(cls: type, observation_space: gym.Space, action_space: gym.Space, config: Any,
@@ -150,8 +158,12 @@ class AgentCalls:
             kwargs["action_mask"] = action_mask
         if self.pass_env_ids:
             kwargs["env_ids"] = env_ids
-        with plugin_call(self.agent, "act", step, stream):
+        try:  # the hot path: a bare try costs nothing
             actions = self.agent.act(observations, **kwargs)
+        except GymkitError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported in one line
+            raise plugin_error(self.agent, "act", step, stream, exc) from exc
         return self._checker.check(actions, len(observations), action_mask, step, stream)
 
     def episode_start(self, env_ids: np.ndarray, *, explore: bool, step: int | None = None,
@@ -161,13 +173,21 @@ class AgentCalls:
                 self._episode_start(env_ids, explore=explore)
 
     def observe(self, batch: Any, step: int | None = None) -> None:
-        with plugin_call(self.agent, "observe", step):
+        try:
             self.agent.observe(batch)
+        except GymkitError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise plugin_error(self.agent, "observe", step, "training", exc) from exc
 
     def update(self, step: int | None = None) -> dict[str, float]:
-        with plugin_call(self.agent, "update", step):
+        try:
             metrics = self.agent.update()
-        if metrics is None:
+        except GymkitError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise plugin_error(self.agent, "update", step, "training", exc) from exc
+        if not metrics:
             return {}
         if not isinstance(metrics, dict):
             raise PluginError(f"agent {self.name}: update(){_where(step, 'training')} returned "
@@ -222,10 +242,21 @@ class _ActionChecker:
         if actions is None:
             self._fail(f"None; expected an array of shape {(n, *self.shape)}, one action per row of observations",
                        step, stream)
-        try:
-            a = np.asarray(actions)
-        except (TypeError, ValueError):
-            self._fail(f"{type(actions).__name__}, not an array of actions", step, stream)
+        a = actions
+        if type(a) is not np.ndarray:
+            try:
+                a = np.asarray(actions)
+            except (TypeError, ValueError):
+                self._fail(f"{type(actions).__name__}, not an array of actions", step, stream)
+        if self.kind == "discrete" and a.ndim == 1 and len(a) == n and a.dtype.kind in "iu" and 0 < n <= 64:
+            # the common case, checked in a microsecond or two (Python beats NumPy on a few rows)
+            values, low = a.tolist(), self.low
+            if min(values) >= low and max(values) <= self.high:
+                if mask is None:
+                    return a
+                rows = mask.tolist() if type(mask) is np.ndarray and mask.shape == (n, self.high - low + 1) else None
+                if rows is not None and all(row[v - low] for row, v in zip(rows, values, strict=True)):
+                    return a
         if a.shape != (n, *self.shape):
             self._fail(f"actions of shape {a.shape}; expected {(n, *self.shape)} (one action per row of "
                        f"observations) for {self.space}", step, stream)
