@@ -232,3 +232,37 @@ def test_debug_on_pretrain(capsys, tmp_path):
     rc, _, err = run_gymkit(capsys, *args, "--debug")
     assert rc == 2 and "Traceback (most recent call last)" in err and "check_out_dir" in err
     assert taken.read_text() == "mine"
+
+
+class _Fixed:
+    """A duck-typed agent returning the actions it was given."""
+
+    def __init__(self, space, actions):
+        self.action_space, self.actions = space, actions
+
+    def act(self, observations, *, explore, action_mask=None):
+        return self.actions
+
+
+@pytest.mark.parametrize("space, actions, mask, fragment", [
+    (gym.spaces.Discrete(3, start=1), [0], None, "action 0 in row 0, outside Discrete(3, start=1) (allowed 1..3)"),
+    (gym.spaces.Discrete(3), [2, 1], [[True, True, False], [True, True, False]], "action 2 in row 0, which the "
+     "action mask forbids (allowed there: [0, 1])"),
+    (gym.spaces.MultiDiscrete([2, 3]), [[1, 3]], None, "action 3 in row 0, outside MultiDiscrete([2 3]) (allowed 0..2)"),
+    (gym.spaces.MultiBinary(3), [[0, 2, 1]], None, "outside MultiBinary(3) (allowed 0 or 1)"),
+    (gym.spaces.Box(-1, 1, (2,)), [[0.5, "x"]], None, "actions of dtype <U32; expected numbers"),
+])
+def test_action_checks_on_every_space(space, actions, mask, fragment):
+    import numpy as np
+
+    from gymkit.agents.calls import AgentCalls
+    from gymkit.errors import PluginError
+
+    calls = AgentCalls(_Fixed(space, np.asarray(actions)))
+    n = len(actions)
+    with pytest.raises(PluginError) as err:
+        calls.act(np.zeros((n, 1)), explore=True, action_mask=None if mask is None else np.asarray(mask), step=7)
+    assert fragment in str(err.value) and "agent _Fixed: act() at step 7 returned" in str(err.value)
+    fine = np.asarray([space.sample() for _ in range(n)])
+    calls = AgentCalls(_Fixed(space, fine))
+    assert calls.act(np.zeros((n, 1)), explore=True, step=7) is not None
