@@ -222,8 +222,13 @@ class Agent(abc.ABC):
                               "of format version 2 (spaces live in spaces.json): the folder was tampered with; "
                               "restore it from a copy")
         meta = read_agent_meta(directory / AGENT_FILE)
-        agent_cls = (resolve_saved_class(meta["class"], directory / AGENT_FILE, _run_root(directory))
-                     if cls is Agent else cls)
+        if cls is Agent:
+            agent_cls = resolve_saved_class(meta["class"], directory / AGENT_FILE, _run_root(directory))
+        else:  # e.g. --resume: the class config.yaml names; agent.json must agree
+            agent_cls, own = cls, f"{cls.__module__}:{cls.__qualname__}"
+            if meta["class"] != own:
+                raise RunDirError(f"{directory / AGENT_FILE} names the agent class {meta['class']!r}, but the folder is "
+                                  f"being loaded as {own}: it belongs to another agent; restore it from a copy")
         observation_space, action_space = read_spaces(directory / SPACES_FILE)
         try:
             config = config_class(agent_cls).from_dict(meta["config"])

@@ -304,6 +304,13 @@ def test_agent_json_class_that_is_not_an_agent(capsys, run, marker, name, fragme
     assert "agent.json" in line
 
 
+@pytest.mark.parametrize("name", ["os:system", "gymkit.agents.base:masked_argmax", "gymkit.agents.random:RandomAgent"])
+def test_agent_json_class_that_disagrees_with_config_for_resume(capsys, run, marker, name):
+    _set_class(latest(run), name)
+    assert_refused(capsys, run, RESUME, f"agent.json names the agent class '{name}', but the folder is being "
+                   "loaded as gymkit.agents.dqn.agent:DQNAgent", marker)
+
+
 def test_agent_json_class_from_a_module_inside_the_run_directory(capsys, run, marker, monkeypatch):
     """Even when the run directory is on sys.path (python -m gymkit run from inside it)."""
     (run / "evil_in_run.py").write_text(f"import os\nos.system('touch {marker}')\nclass Agent: pass\n")
