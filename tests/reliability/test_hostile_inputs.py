@@ -394,3 +394,32 @@ def test_pretrain_policy_run_on_a_crafted_directory(capsys, run, marker, tmp_pat
     assert_refused(capsys, run, ("pretrain", "--policy-run", "{run}", "--kind", "linear", "--observations", "20",
                                  "--out", str(out)), "critic.weights.h5 is not an HDF5 weights file", marker)
     assert not out.exists()
+
+
+def test_an_interrupted_upgrade_is_finished_by_running_it_again(capsys, run, monkeypatch):
+    import gymkit.upgrade as upgrade
+
+    _to_format_1(run)
+    real, calls = upgrade._fsync_dir, {"n": 0}
+
+    def crash_after_first_swap(path):
+        real(path)
+        if path.name in ("checkpoints",) or path == run:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise KeyboardInterrupt  # the power went out between two folders' swaps
+
+    monkeypatch.setattr(upgrade, "_fsync_dir", crash_after_first_swap)
+    rc, _, err = run_gymkit(capsys, "upgrade-run", "{run}", "--trust", run=run)
+    assert rc == 130, err
+    versions = sorted(json.loads((f / MANIFEST).read_text())["format_version"] for f in sealed_folders(run))
+    assert versions == [1, 1, 1, 2]  # one folder swapped, three not yet
+    assert list(run.glob(".old-upgrade-*")) or list(run.glob("checkpoints/.old-upgrade-*"))
+    monkeypatch.setattr(upgrade, "_fsync_dir", real)
+    rc, out, err = run_gymkit(capsys, "upgrade-run", "{run}", "--trust", run=run)
+    assert rc == 0 and "3 folder(s)" in out, err
+    assert not list(run.rglob(".old-upgrade-*")) and not list(run.rglob(".tmp-upgrade-*"))
+    for folder in sealed_folders(run):
+        assert verify_folder(folder)["format_version"] == 2
+    rc, _, err = run_gymkit(capsys, *RESUME, run=run)
+    assert rc == 0, err
