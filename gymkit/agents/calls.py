@@ -22,7 +22,6 @@ the action mask; a mismatch is a PluginError saying what was expected and what c
 from __future__ import annotations
 
 import inspect
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ import numpy as np
 from gymkit.errors import GymkitError, PluginError
 
 MAX_MESSAGE = 300
+_ATTRIBUTE = "_gymkit_calls"  # where an agent keeps its AgentCalls
 
 
 def _name(agent_or_cls: Any) -> str:
@@ -114,8 +114,6 @@ class AgentCalls:
         pass_env_ids: whether ``act`` receives ``env_ids`` (stateful agents).
     """
 
-    _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
     def __init__(self, agent: Any) -> None:
         self.agent = agent
         self.name = _name(agent)
@@ -137,16 +135,14 @@ class AgentCalls:
 
     @classmethod
     def of(cls, agent: Any) -> AgentCalls:
-        """The AgentCalls of ``agent`` (made on first use, then reused)."""
+        """The AgentCalls of ``agent`` (made on first use, then kept on the agent and reused)."""
         if isinstance(agent, AgentCalls):
             return agent
-        try:
-            calls = cls._cache.get(agent)
-        except TypeError:  # not weak-referenceable or not hashable: no caching
-            return cls(agent)
-        if calls is None or calls.agent is not agent:
+        calls = getattr(agent, "__dict__", {}).get(_ATTRIBUTE)
+        if calls is None or calls.agent is not agent:  # (a copy of an agent gets its own)
             calls = cls(agent)
-            cls._cache[agent] = calls
+            if hasattr(agent, "__dict__"):
+                agent.__dict__[_ATTRIBUTE] = calls
         return calls
 
     # -- the calls ------------------------------------------------------------------------
