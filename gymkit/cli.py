@@ -1,7 +1,9 @@
-"""The ``gymkit`` command: train, evaluate, list, check-env, and the picture commands.
+"""The ``gymkit`` command: train, evaluate, list, check-env, upgrade-run, and the picture commands.
 
 Bad input ends with one line on stderr naming the problem and the fix, exit code 2, and
-nothing written: every check runs before a run directory is created.
+nothing written: every check runs before a run directory is created. Every such error is a
+:class:`~gymkit.errors.GymkitError` (a refused run directory, a plugin that raised, ...);
+``--debug`` (train, evaluate, pretrain, sweep, upgrade-run) prints its full traceback instead.
 """
 
 from __future__ import annotations
