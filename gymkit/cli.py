@@ -1,7 +1,9 @@
-"""The ``gymkit`` command: train, evaluate, list, check-env, and the picture commands.
+"""The ``gymkit`` command: train, evaluate, list, check-env, upgrade-run, and the picture commands.
 
 Bad input ends with one line on stderr naming the problem and the fix, exit code 2, and
-nothing written: every check runs before a run directory is created.
+nothing written: every check runs before a run directory is created. Every such error is a
+:class:`~gymkit.errors.GymkitError` (a refused run directory, a plugin that raised, ...);
+``--debug`` (train, evaluate, pretrain, sweep, upgrade-run) prints its full traceback instead.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import re
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from gymkit.argtypes import finite_float, non_negative_int, positive_int
@@ -44,6 +47,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="force the progress bar on")
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def add_debug_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true",
+                   help="on an error, print the full traceback instead of one line")
 
 
 def add_wandb_arguments(p: argparse.ArgumentParser) -> None:
@@ -162,11 +170,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     console = Console(width=max(Console().width, 100))
     if args.agent:
-        cls = resolve_agent(args.agent)
-        table = Table(title=f"config of '{args.agent}' ({cls.config_cls.__name__})")
+        from gymkit.agents.base import config_class
+
+        config_cls = config_class(resolve_agent(args.agent))
+        table = Table(title=f"config of '{args.agent}' ({config_cls.__name__})")
         for col in ("key", "default", "meaning"):
             table.add_column(col)
-        for name, default, help_text in cls.config_cls.describe():
+        for name, default, help_text in config_cls.describe():
             table.add_row(name, repr(default), help_text)
         console.print(table)
         return 0
@@ -259,6 +269,18 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def cmd_upgrade_run(args: argparse.Namespace) -> int:
+    from gymkit.upgrade import upgrade_run
+
+    converted = upgrade_run(args.run_dir, trust=args.trust)
+    if converted:
+        print(f"upgraded {args.run_dir} to format version 2 (spaces.pkl -> spaces.json) in "
+              f"{len(converted)} folder(s): {', '.join(str(f.relative_to(args.run_dir)) for f in converted)}")
+    else:
+        print(f"{args.run_dir} is already format version 2: nothing to convert")
+    return 0
+
+
 def cmd_figure(args: argparse.Namespace) -> int:
     from gymkit.wrappers.mspacman import save_preprocessing_figure
 
@@ -276,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train an agent and write a run directory")
     add_train_arguments(p)
     add_wandb_arguments(p)
+    add_debug_argument(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="play greedy episodes with a saved run's agent")
     p.add_argument("run_dir", help="a run directory written by `gymkit train`")
@@ -289,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video", metavar="DIR", help="record the greedy episodes to DIR (eval-episode-K.mp4/.gif)")
     p.add_argument("--video-format", choices=["mp4", "gif"], default="mp4", help="video format (default mp4)")
     add_wandb_arguments(p)
+    add_debug_argument(p)
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("list", help="list agents, presets and envs")
     p.add_argument("--agent", help="show this agent's config keys instead")
@@ -335,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retries of a failed trial, resuming from its checkpoint (default 2)")
     p.add_argument("--search-seed", type=_non_negative_int, default=0, help="seed of the configuration sampling (default 0)")
     p.add_argument("--dir", help="sweep directory (default sweeps/AGENT_ENV_TIME)")
+    add_debug_argument(p)
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("pretrain", help="train an autoencoder on an env's observations; write an encoder for agents")
     p.add_argument("--env", help="env id (default: the --preset's or the --policy-run's)")
@@ -354,7 +379,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wrappers", metavar="YAML", help="wrappers as in presets, e.g. '[{skip-start: {skip_start: 90}}, mspacman]'")
     p.add_argument("--env-kwargs", metavar="YAML", help="gymnasium.make keyword arguments, e.g. '{frameskip: 1}'")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not exist or be empty)")
+    add_debug_argument(p)
     p.set_defaults(func=cmd_pretrain)
+    p = sub.add_parser("upgrade-run", help="convert a run directory of format version 1 (spaces.pkl) to "
+                                           "format 2 (spaces.json), in place; only for directories you trust")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory to convert")
+    p.add_argument("--trust", action="store_true",
+                   help="you trust where RUN_DIR came from: its spaces.pkl pickles are read once to convert them")
+    add_debug_argument(p)
+    p.set_defaults(func=cmd_upgrade_run)
     from gymkit.regress import add_parser as add_regress_parser
 
     add_regress_parser(sub, _positive_int, _non_negative_int)
@@ -367,7 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except GymkitError as exc:
-        sys.stderr.write(f"gymkit: error: {exc}\n")
+        if getattr(args, "debug", False):  # the whole story, the plugin's own frames included
+            traceback.print_exception(exc)
+        else:
+            sys.stderr.write("gymkit: error: " + " ".join(str(exc).split()) + "\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write("gymkit: interrupted\n")

@@ -115,21 +115,26 @@ def play_episodes(agent: Any, env: Any, episodes: int, *, seed: int | None = Non
     as a persistent evaluation stream does) and between episodes without one; it is left
     at the end of the last episode, not reset again, and not closed.
     """
+    from gymkit.agents.calls import AgentCalls
+
+    calls = AgentCalls.of(agent)  # the kwargs act() takes, failures in one line, actions checked
     returns, lengths = [], []
-    ids = {"env_ids": np.zeros(1, np.int64)} if getattr(agent, "stateful", False) else {}
+    env0 = np.zeros(1, np.int64)
     obs, info = env.reset(seed=seed)
+    step = 0
     for i in range(episodes):
         if i:
             obs, info = env.reset()
         total, length, done = 0.0, 0, False
-        if hasattr(agent, "episode_start"):
-            agent.episode_start(np.zeros(1, np.int64), explore=False)
+        calls.episode_start(env0, explore=False, step=step, stream="evaluation")
         while not done:
             mask = info.get("action_mask")
-            action = agent.act(
+            action = calls.act(
                 np.asarray(obs)[None], explore=False,
-                action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None], **ids,
+                action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None], env_ids=env0,
+                step=step, stream="evaluation",
             )[0]
+            step += 1
             obs, reward, terminated, truncated, info = env.step(action)
             total += float(reward)
             length += 1

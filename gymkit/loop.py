@@ -33,11 +33,13 @@ from typing import Any
 import numpy as np
 
 from gymkit.agents.base import Transitions
+from gymkit.agents.calls import AgentCalls, construct_agent
 from gymkit.checkpoint import (
     CONFIG_FILE,
     check_run_dir_free,
     latest_checkpoint,
     load_loop_state,
+    make_generator,
     prepare_new_run_dir,
     read_best_info,
     read_run_config,
@@ -173,8 +175,11 @@ def train(
     if resume:
         if run_dir is None:
             raise RunDirError("--resume needs the --run-dir of the run to continue")
+        from gymkit.registry import resolve_saved_class
+
         run_dir = require_run_dir(Path(run_dir))
         saved = RunSpec.from_dict(read_run_config(run_dir))
+        resolve_saved_class(saved.agent, run_dir / CONFIG_FILE, run_dir)  # data names no code
         spec, agent_cls, agent_config = resolve_run(saved.agent, saved.env, overrides=saved.config,
                                                     **resumed_settings(saved, settings))
         spec.preset = saved.preset
@@ -191,20 +196,27 @@ def train(
         except SpaceError as exc:
             raise SpaceError(f"{exc} [env {spec.env}: observation space {probe.observation_space}, "
                              f"action space {probe.action_space}]") from None
-        agent_obj = agent_cls(probe.observation_space, probe.action_space, agent_config, seed=spec.seed)
+        if run_dir is not None:  # spaces.json must describe them: refuse now, not at the first checkpoint
+            from gymkit.spaces_json import check_describable
+
+            check_describable(probe.observation_space, probe.action_space, spec.env)
+        agent_obj = construct_agent(agent_cls, probe.observation_space, probe.action_space, agent_config,
+                                    seed=spec.seed)
+        AgentCalls.of(agent_obj)  # act()'s signature is read once, here
         agent_obj.bind_env(probe)
     finally:
         probe.close()
 
     state = _fresh_state(spec)
     if resume:
-        remove_temporaries(run_dir)
         folder = latest_checkpoint(run_dir)
         if folder is None:
             raise RunDirError(f"{run_dir} has no checkpoint to resume from: start a new run with another --run-dir")
         verify_folder(folder)
-        agent_obj = agent_cls.load(folder)
         state = load_loop_state(folder)
+        agent_obj = agent_cls.load(folder)
+        AgentCalls.of(agent_obj)
+        remove_temporaries(run_dir)  # only once everything read has been accepted
     elif run_dir is not None:
         prepare_new_run_dir(run_dir)  # every check has passed: only now is anything written
         write_yaml_atomic(run_dir / CONFIG_FILE, {**spec.to_dict(), "versions": versions()})
@@ -241,7 +253,7 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
     if state["env_rng"] is not None and state.get("exact", True):
         # Resume exactly: give each sub-env the generator it had when the checkpoint was taken
         # (all were at an episode boundary), then reset without a seed, as autoreset would.
-        envs.unwrapped.set_attr("np_random", [_generator(s) for s in state["env_rng"]])
+        envs.unwrapped.set_attr("np_random", [make_generator(s) for s in state["env_rng"]])
         obs, infos = envs.reset()
     else:
         # a resumed run reseeds its envs: 7919 (a prime) spreads the seeds of resumes at
@@ -249,8 +261,8 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
         obs, infos = envs.reset(seed=spec.seed + (step * 7919 if step else 0))
     autoreset = np.zeros(n, dtype=bool)
     starting = np.ones(n, dtype=bool)  # rows whose observation is the first of an episode
-    stateful = bool(getattr(agent, "stateful", False))
-    episode_start = getattr(agent, "episode_start", None)  # duck-typed agents may lack it
+    calls = AgentCalls.of(agent)  # kwargs act() takes, failures in one line, actions checked
+    stateful = calls.pass_env_ids
     filler = np.stack([envs.single_action_space.sample() for _ in range(n)])
     total = spec.steps if spec.steps is not None else spec.episodes
     bar = Progress(total, "steps" if spec.steps is not None else "episodes", progress)
@@ -287,17 +299,17 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                 valid = ~autoreset
                 mask = _action_mask(infos, n)
                 begin = valid & starting
-                if begin.any() and episode_start is not None:
-                    episode_start(np.flatnonzero(begin), explore=True)
+                if begin.any():
+                    calls.episode_start(np.flatnonzero(begin), explore=True, step=step)
                 if valid.all():
-                    ids = {"env_ids": np.arange(n)} if stateful else {}
-                    actions = agent.act(obs, explore=True, action_mask=mask, **ids)
+                    actions = calls.act(obs, explore=True, action_mask=mask,
+                                        env_ids=np.arange(n) if stateful else None, step=step)
                 else:
                     actions = filler.copy()
                     if valid.any():
-                        ids = {"env_ids": np.flatnonzero(valid)} if stateful else {}
-                        actions[valid] = agent.act(obs[valid], explore=True,
-                                                   action_mask=None if mask is None else mask[valid], **ids)
+                        actions[valid] = calls.act(obs[valid], explore=True,
+                                                   action_mask=None if mask is None else mask[valid],
+                                                   env_ids=np.flatnonzero(valid) if stateful else None, step=step)
                 try:
                     next_obs, rewards, terminated, truncated, infos = envs.step(actions)
                 except EnvCrash as exc:
@@ -316,8 +328,8 @@ def _run(spec: RunSpec, agent: Any, state: dict[str, Any], run_dir: Path | None,
                         batch = Transitions(obs[idx], actions[idx], rewards[idx], next_obs[idx],
                                             terminated[idx], truncated[idx], idx,
                                             None if mask is None else mask[idx])
-                    agent.observe(batch)
-                    new = agent.update()
+                    calls.observe(batch, step)
+                    new = calls.update(step)
                     if new:
                         for k, v in new.items():
                             if not math.isfinite(float(v)):
@@ -440,8 +452,3 @@ def _action_mask(infos: dict[str, Any], n: int) -> np.ndarray | None:
         mask[~np.asarray(present, dtype=bool)] = True  # no mask for that env: allow everything
     return mask.reshape(n, -1)
 
-
-def _generator(state: dict[str, Any]) -> np.random.Generator:
-    bitgen = getattr(np.random, state["bit_generator"])()
-    bitgen.state = state
-    return np.random.Generator(bitgen)

@@ -270,7 +270,9 @@ def resolve_run(
     else:
         values = dict(p.config) if p else {}
         values.update(overrides or {})
-        config = agent_cls.config_cls.from_dict(values)
+        from gymkit.agents.base import config_class
+
+        config = config_class(agent_cls).from_dict(values)
 
     env_kwargs = dict(p.env_kwargs) if p else {}
     env_kwargs.update(settings.pop("env_kwargs", None) or {})

@@ -9,27 +9,38 @@ actions, tells it what happened, and lets it decide when to learn::
     agent.observe(Transitions(obs, actions, rewards, next_obs, terminated, truncated, env_ids))
     metrics = agent.update()                                    # may be {}
 
-Subclasses set ``config_cls`` and implement :meth:`act`; learning agents also implement
-:meth:`observe`, :meth:`update` and :meth:`save_state`/:meth:`load_state`. Keep to one
-level of inheritance: ``Agent`` -> your agent.
+Subclasses implement :meth:`act` (the minimal form is ``act(self, observations, *, explore)``)
+and may set ``config_cls`` (without one an agent gets an empty :class:`AgentConfig`); learning
+agents also implement :meth:`observe`, :meth:`update` and :meth:`save_state`/:meth:`load_state`.
+The loop calls every agent through :class:`gymkit.agents.calls.AgentCalls`: ``action_mask`` and
+``env_ids`` reach ``act`` only when it takes them, an exception in a hook is a one-line
+PluginError naming the agent, the method and the step, and the returned actions are checked
+against the action space and mask. Keep to one level of inheritance: ``Agent`` -> your agent.
 """
 
 from __future__ import annotations
 
 import abc
 import json
-import pickle
 from pathlib import Path
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 
 from gymkit.config import AgentConfig
-from gymkit.errors import SpaceError
+from gymkit.errors import RunDirError, SpaceError
+from gymkit.spaces_json import SPACES_FILE, read_spaces, write_spaces
 
 AGENT_FILE = "agent.json"
-SPACES_FILE = "spaces.pkl"
+#: what format-1 run directories held instead of spaces.json (a pickle: never read)
+LEGACY_SPACES_FILE = "spaces.pkl"
+
+
+def config_class(cls: type) -> type[AgentConfig]:
+    """The agent class's ``config_cls``; an empty :class:`AgentConfig` when it has none."""
+    config_cls = getattr(cls, "config_cls", None)
+    return config_cls if isinstance(config_cls, type) and issubclass(config_cls, AgentConfig) else AgentConfig
 
 
 class Transitions(NamedTuple):
@@ -81,8 +92,9 @@ class Agent(abc.ABC):
         *,
         seed: int,
     ) -> None:
-        if not isinstance(config, self.config_cls):
-            raise TypeError(f"{type(self).__name__} needs a {self.config_cls.__name__}, got {config!r}")
+        config_cls = config_class(type(self))
+        if not isinstance(config, config_cls):
+            raise TypeError(f"{type(self).__name__} needs a {config_cls.__name__}, got {config!r}")
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = config
@@ -128,11 +140,18 @@ class Agent(abc.ABC):
     ) -> np.ndarray:
         """Choose one action per row of ``observations``.
 
+        A subclass may leave out ``action_mask`` (``def act(self, observations, *, explore)``):
+        the loop then never passes it, and an action the env's mask forbids is an error.
+
         Args:
             observations: a batch, shape ``(n, *obs_shape)``.
             explore: True while training (sample, epsilon-greedy, ...); False for the
                 greedy policy used in evaluation.
             action_mask: optional boolean ``(n, n_actions)``, True where an action is allowed.
+
+        Returns:
+            ``(n, *action_shape)`` actions inside the action space (integers for discrete
+            spaces), allowed by ``action_mask``.
 
         Stateful agents (``stateful = True``) also take ``env_ids``, ``(n,)`` ints: the
         sub-env of each row (``None`` means rows ``0..n-1``).
@@ -169,8 +188,7 @@ class Agent(abc.ABC):
             "rng_state": self.rng.bit_generator.state,
         }
         (directory / AGENT_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        with open(directory / SPACES_FILE, "wb") as fh:
-            pickle.dump((self.observation_space, self.action_space), fh)
+        write_spaces(directory / SPACES_FILE, self.observation_space, self.action_space)
         if learning_state:
             self.save_state(directory)
         else:
@@ -178,19 +196,46 @@ class Agent(abc.ABC):
 
     @classmethod
     def load(cls, directory: str | Path) -> Agent:
-        """Rebuild an agent saved by :meth:`save` (on ``Agent`` itself: whatever class it was)."""
-        from gymkit.registry import resolve_agent
+        """Rebuild an agent saved by :meth:`save` (on ``Agent`` itself: whatever class it was).
+
+        Reads only data: ``agent.json`` (the class is a registered name or an importable
+        ``module:Class``, never a file path, and must be an Agent subclass) and ``spaces.json``;
+        ``__init__`` and :meth:`load_state` failures are one-line PluginErrors.
+        """
+        from gymkit.agents.calls import construct_agent, plugin_call
+        from gymkit.registry import resolve_saved_class
+        from gymkit.safe_files import check_tree, refuse_link
 
         directory = Path(directory)
-        meta = json.loads((directory / AGENT_FILE).read_text(encoding="utf-8"))
-        agent_cls = resolve_agent(meta["class"]) if cls is Agent else cls
-        with open(directory / SPACES_FILE, "rb") as fh:
-            observation_space, action_space = pickle.load(fh)  # noqa: S301 - our own file
-        config = agent_cls.config_cls.from_dict(meta["config"])
-        agent = agent_cls(observation_space, action_space, config, seed=meta["seed"])
+        refuse_link(directory)
+        check_tree(directory, skip=())  # no symbolic link: nothing is read from outside the folder
+        if (directory / LEGACY_SPACES_FILE).exists() or (directory / LEGACY_SPACES_FILE).is_symlink():
+            raise RunDirError(f"{directory / LEGACY_SPACES_FILE} is a pickle, which gymkit never reads, in a folder "
+                              "of format version 2 (spaces live in spaces.json): the folder was tampered with; "
+                              "restore it from a copy")
+        meta = read_agent_meta(directory / AGENT_FILE)
+        if cls is Agent:
+            agent_cls = resolve_saved_class(meta["class"], directory / AGENT_FILE, _run_root(directory))
+        else:  # e.g. --resume: the class config.yaml names; agent.json must agree
+            agent_cls, own = cls, f"{cls.__module__}:{cls.__qualname__}"
+            if meta["class"] != own:
+                raise RunDirError(f"{directory / AGENT_FILE} names the agent class {meta['class']!r}, but the folder is "
+                                  f"being loaded as {own}: it belongs to another agent; restore it from a copy")
+        observation_space, action_space = read_spaces(directory / SPACES_FILE)
+        try:
+            config = config_class(agent_cls).from_dict(meta["config"])
+        except (TypeError, ValueError) as exc:
+            raise RunDirError(f"{directory / AGENT_FILE}: its config does not fit {agent_cls.__name__} ({exc}): "
+                              "restore the file from a copy") from None
+        agent = construct_agent(agent_cls, observation_space, action_space, config, seed=meta["seed"])
         if "rng_state" in meta:
-            agent.rng.bit_generator.state = meta["rng_state"]
-        agent.load_state(directory)
+            try:
+                agent.rng.bit_generator.state = meta["rng_state"]
+            except (TypeError, ValueError, KeyError) as exc:
+                raise RunDirError(f"{directory / AGENT_FILE}: rng_state is not a generator state ({exc}): "
+                                  "restore the file from a copy") from None
+        with plugin_call(agent, "load_state"):
+            agent.load_state(directory)
         return agent
 
     def save_state(self, directory: Path) -> None:  # noqa: B027 - optional hook
@@ -203,6 +248,36 @@ class Agent(abc.ABC):
 
     def load_state(self, directory: Path) -> None:  # noqa: B027 - optional hook
         """Read back what :meth:`save_state` (or :meth:`save_policy`) wrote. Default: nothing."""
+
+
+def read_agent_meta(path: Path) -> dict[str, Any]:
+    """``agent.json``, its fields checked: class (str), config (mapping), seed (int), rng_state."""
+    from gymkit.safe_files import read_json
+
+    meta = read_json(path)
+    problems = []
+    if not isinstance(meta, dict):
+        problems.append("it is not a JSON object")
+    else:
+        if not isinstance(meta.get("class"), str):
+            problems.append("'class' is not a string")
+        if not isinstance(meta.get("config"), dict):
+            problems.append("'config' is not a mapping")
+        if isinstance(meta.get("seed"), bool) or not isinstance(meta.get("seed"), int):
+            problems.append("'seed' is not a whole number")
+        if "rng_state" in meta and not isinstance(meta["rng_state"], dict):
+            problems.append("'rng_state' is not a mapping")
+    if problems:
+        raise RunDirError(f"{path} is not an agent description ({'; '.join(problems)}): restore it from a copy")
+    return meta
+
+
+def _run_root(directory: Path) -> Path:
+    """The run directory a sealed folder belongs to (``agent/``, ``best/``, ``checkpoints/step_*``)."""
+    for up in (directory.parent, directory.parent.parent):
+        if (up / "config.yaml").exists():
+            return up
+    return directory
 
 
 # -- helpers for check_spaces ------------------------------------------------------------

@@ -293,18 +293,17 @@ class ReplayMemory:
         """Write contents and cursors to ``directory`` (plain ``.npy`` files)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        from gymkit.safe_files import save_npy
+
         for name in (*_ARRAYS, "cursor", "filled", "open"):
-            np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
+            save_npy(directory / f"{name}.npy", getattr(self, name))
 
     def load(self, directory: str | Path) -> None:
-        """Read back what :meth:`save` wrote (same capacity and shapes)."""
+        """Read back what :meth:`save` wrote: each file's header is checked first (same dtype and
+        shape as this memory's arrays, which fixes its size) before it is read."""
+        from gymkit.safe_files import load_npy
+
         directory = Path(directory)
         for name in (*_ARRAYS, "cursor", "filled", "open"):
-            value = np.load(directory / f"{name}.npy", allow_pickle=False)
             current = getattr(self, name)
-            if value.shape != current.shape:
-                raise ConfigError(
-                    f"saved replay '{name}' has shape {value.shape}, expected {current.shape}: "
-                    "load it with the config it was saved with"
-                )
-            current[...] = value
+            current[...] = load_npy(directory / f"{name}.npy", dtype=current.dtype, shape=current.shape)

@@ -243,8 +243,10 @@ class DQNAgent(Agent):
         """Weights, optimizer variables, counters, RNG state and the replay memory."""
         directory = Path(directory)
         self._save_weights_and_counters(directory, policy_only=False)
+        from gymkit.safe_files import save_npz
+
         opt_vars = {f"v{i}": v.numpy() for i, v in enumerate(self.learner.optimizer.variables)}
-        np.savez(directory / "optimizer.npz", **opt_vars)
+        save_npz(directory / "optimizer.npz", opt_vars)
         if self.replay is not None:
             self.replay.save(directory / "replay")
 
@@ -266,14 +268,27 @@ class DQNAgent(Agent):
         (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
 
     def load_state(self, directory: Path) -> None:
+        from gymkit.errors import RunDirError
+        from gymkit.safe_files import load_keras_weights, load_npz, read_json
+
         directory = Path(directory)
-        self.critic.load_weights(directory / "critic.weights.h5")
-        self.actor.load_weights(directory / "actor.weights.h5")
-        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        load_keras_weights(self.critic, directory / "critic.weights.h5")
+        load_keras_weights(self.actor, directory / "actor.weights.h5")
+        state = read_json(directory / STATE_FILE)
+        if not isinstance(state, dict):
+            raise RunDirError(f"{directory / STATE_FILE} is not a JSON object: restore it from a copy")
         if not state.get("policy_only", False):
-            with np.load(directory / "optimizer.npz") as saved:
-                for i, var in enumerate(self.learner.optimizer.variables):
-                    var.assign(saved[f"v{i}"])
+            saved = load_npz(directory / "optimizer.npz", finite="all")
+            variables = self.learner.optimizer.variables
+            if set(saved) != {f"v{i}" for i in range(len(variables))}:
+                raise RunDirError(f"{directory / 'optimizer.npz'} holds {len(saved)} arrays, this agent's optimizer "
+                                  f"{len(variables)}: it was saved by another config; restore it from a copy")
+            for i, var in enumerate(variables):
+                value = saved[f"v{i}"]
+                if tuple(value.shape) != tuple(var.shape):
+                    raise RunDirError(f"{directory / 'optimizer.npz'} member v{i} has shape {value.shape}, the "
+                                      f"optimizer's variable {tuple(var.shape)}: restore it from a copy")
+                var.assign(value)
         self.env_steps, self.train_steps = state["env_steps"], state["train_steps"]
         self.learner.train_steps.assign(self.train_steps)
         self.next_round_at = state["next_round_at"]

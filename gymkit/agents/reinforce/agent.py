@@ -242,12 +242,14 @@ class ReinforceAgent(Agent):
 
     def save_state(self, directory: Path) -> None:
         directory = Path(directory)
+        from gymkit.safe_files import save_npz
+
         for name, model in self.learner.weights_files().items():
             model.save_weights(directory / name)
-        np.savez(directory / OPTIMIZER_FILE, **self.learner.optimizer_variables())
+        save_npz(directory / OPTIMIZER_FILE, self.learner.optimizer_variables())
         # Episodes not learnt from yet (complete ones wait for the batch to fill; open ones
         # are cut by the checkpoint), so a resumed run learns from the same batches.
-        np.savez(directory / EPISODES_FILE, **_pack_episodes(self._complete, self._open))
+        save_npz(directory / EPISODES_FILE, _pack_episodes(self._complete, self._open))
         state: dict[str, Any] = {
             "updates": self.updates,
             "episodes": self.episodes,
@@ -259,18 +261,18 @@ class ReinforceAgent(Agent):
         (directory / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
 
     def load_state(self, directory: Path) -> None:
+        from gymkit.safe_files import load_keras_weights, load_npz, read_json
+
         directory = Path(directory)
         for name, model in self.learner.weights_files().items():
-            model.load_weights(directory / name)
-        with np.load(directory / OPTIMIZER_FILE) as arrays:
-            self.learner.set_optimizer_variables(dict(arrays))
-        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+            load_keras_weights(model, directory / name)
+        self.learner.set_optimizer_variables(load_npz(directory / OPTIMIZER_FILE, finite="all"))
+        state = read_json(directory / STATE_FILE)
         self.updates, self.episodes, self.steps = state["updates"], state["episodes"], state["steps"]
         self.rng.bit_generator.state = state["rng"]
         self.eval_rng.bit_generator.state = state["eval_rng"]
         self.learner.return_moments = state["return_moments"]
-        with np.load(directory / EPISODES_FILE) as arrays:
-            self._complete, self._open = _unpack_episodes(dict(arrays))
+        self._complete, self._open = _unpack_episodes(load_npz(directory / EPISODES_FILE))
         self.learner.refresh()
 
 
