@@ -117,6 +117,19 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
         raise RunDirError(f"{path} is nested too deeply to be a gymkit run config: restore it from a copy") from None
     if not isinstance(data, dict) or "agent" not in data or "env" not in data:
         raise RunDirError(f"{path} lacks the 'agent' and 'env' keys: it is not a gymkit run config")
+    env = data["env"]
+    if not isinstance(env, str):
+        raise RunDirError(f"{path}: env {env!r} is not an env id: restore the file from a copy")
+    if ":" in env:  # Gymnasium imports the module of "module:EnvId": the same rules as agent classes
+        import sys
+
+        module = env.split(":")[0]
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", module):
+            raise RunDirError(f"{path}: env '{env}' does not name an importable module before ':' (gymkit never "
+                              "loads code from a file path): restore the file from a copy")
+        if module.split(".")[0] in sys.stdlib_module_names:
+            raise RunDirError(f"{path}: env '{env}' would import {module}, from Python's standard library, which "
+                              "holds no env: restore the file from a copy")
     return data
 
 

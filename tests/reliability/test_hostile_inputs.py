@@ -329,6 +329,13 @@ def test_config_yaml_agent_that_is_not_an_agent_for_resume(capsys, run, marker, 
     assert_refused(capsys, run, RESUME, fragment, marker)
 
 
+@pytest.mark.parametrize("args", [EVALUATE, RESUME], ids=["evaluate", "resume"])
+def test_config_yaml_env_importing_the_standard_library(capsys, run, args):
+    path = run / "config.yaml"
+    path.write_text(path.read_text().replace("env: CartPole-v1", "env: os:CartPole-v1"))
+    assert_refused(capsys, run, args, "env 'os:CartPole-v1' would import os, from Python's standard library")
+
+
 def test_loop_state_naming_a_function_as_bit_generator(capsys, run):
     def write(p: Path) -> None:
         state = json.loads(p.read_text())
