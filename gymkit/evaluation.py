@@ -152,7 +152,7 @@ def default_agent_choice(run_dir: Path) -> str:
 def load_run_agent(run_dir: Path, which: str = "final") -> Any:
     """A run's agent, verified: ``final`` (``agent/``, or the latest checkpoint if the run never
     finished) or ``best`` (``best/``, the agent of the best periodic evaluation)."""
-    from gymkit.agents.base import Agent
+    from gymkit.agent_files import load_agent
     from gymkit.checkpoint import latest_checkpoint
 
     if which not in AGENT_CHOICES:
@@ -163,13 +163,13 @@ def load_run_agent(run_dir: Path, which: str = "final") -> Any:
             raise RunDirError(f"{run_dir} kept no best agent (no {BEST_DIR}/): train with --eval-every N "
                               "--keep-best, or evaluate --agent final")
         verify_folder(folder)
-        return Agent.load(folder)
+        return load_agent(folder)
     final = run_dir / "agent"
     folder = final if final.exists() else latest_checkpoint(run_dir)
     if folder is None:
         raise RunDirError(f"{run_dir} holds no saved agent (no agent/ and no checkpoints): train it first")
     verify_folder(folder)
-    return Agent.load(folder)
+    return load_agent(folder)
 
 
 def evaluate_run(

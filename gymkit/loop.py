@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gymkit.agent_files import load_agent
 from gymkit.agents.calls import AgentCalls, construct_agent
 from gymkit.checkpoint import (
     CONFIG_FILE,
@@ -130,7 +131,7 @@ def train(
             raise RunDirError(f"{run_dir} has no checkpoint to resume from: start a new run with another --run-dir")
         verify_folder(folder)
         state = LoopState.from_dict(load_loop_state(folder))
-        agent_obj = agent_cls.load(folder)
+        agent_obj = load_agent(folder, agent_cls)
         AgentCalls.of(agent_obj)
         remove_temporaries(run_dir)  # only once everything read has been accepted
     elif run_dir is not None:
@@ -182,7 +183,6 @@ def _final_evaluations(spec: RunSpec, agent: Any, evaluator: PeriodicEvaluator, 
     Both play the final evaluation's stream (seed + 1), which the periodic evaluations that
     chose the best agent never saw, so neither score is biased by the selection.
     """
-    from gymkit.agents.base import Agent
 
     def score(who: Any, name: str, at: int) -> EvalStats:
         stats = evaluate_agent(who, spec.env, episodes=spec.eval_episodes, seed=spec.seed + 1,
@@ -197,7 +197,7 @@ def _final_evaluations(spec: RunSpec, agent: Any, evaluator: PeriodicEvaluator, 
     if not (spec.keep_best and evaluator.has_best()):
         return evaluation, None, None
     verify_folder(evaluator.best_dir)
-    best_agent = Agent.load(evaluator.best_dir)
+    best_agent = load_agent(evaluator.best_dir)
     best = score(best_agent, "best", int(read_best_info(evaluator.best_dir)["step"]))
     logger.write_event({f"best_eval/{k}": getattr(best, k) for k in ("mean", "std", "min", "max")}, step)
     if run_dir is not None:

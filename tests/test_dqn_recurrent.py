@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from gymkit.agent_files import load_agent  # noqa: E402
 from gymkit.agents.base import Transitions
 from gymkit.errors import ConfigError
 from gymkit.registry import make_agent
@@ -241,7 +242,7 @@ def test_evaluation_stream_is_independent_of_the_training_stream():
 def test_save_load_round_trip_gives_identical_q_values_and_training(tmp_path):
     agent, _ = stepped_agent({"burn_in": 1}, steps=30, seed=4)
     agent.save(tmp_path / "agent")
-    loaded = type(agent).load(tmp_path / "agent")
+    loaded = load_agent(tmp_path / "agent", type(agent))
     assert loaded.stateful and loaded.train_steps == agent.train_steps
     seq = np.random.default_rng(5).normal(size=(3, 6, 3)).astype(np.float32)
     for name in ("critic", "actor"):
