@@ -1,7 +1,9 @@
-"""The ``gymkit`` command: train, evaluate, list, check-env, and the picture commands.
+"""The ``gymkit`` command: train, evaluate, list, check-env, upgrade-run, and the picture commands.
 
 Bad input ends with one line on stderr naming the problem and the fix, exit code 2, and
-nothing written: every check runs before a run directory is created.
+nothing written: every check runs before a run directory is created. Every such error is a
+:class:`~gymkit.errors.GymkitError` (a refused run directory, a plugin that raised, ...);
+``--debug`` (train, evaluate, pretrain, sweep, upgrade-run) prints its full traceback instead.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import argparse
 import re
 import sys
 import time
+import traceback
 from pathlib import Path
 
+from gymkit.argtypes import finite_float, non_negative_int, positive_int
 from gymkit.errors import GymkitError
 
 EXIT_BAD_INPUT = 2
@@ -25,73 +29,29 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be a positive whole number")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be >= 0")
-    return value
-
-
-def _finite_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
+_positive_int, _non_negative_int, _finite_float = positive_int, non_negative_int, finite_float
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    from gymkit.run_config import add_run_arguments
+
     p.add_argument("--agent", help="agent name (see `gymkit list`) or module:Class")
     p.add_argument("--env", help="Gymnasium env id, e.g. CartPole-v1 or gymkit/BookMDP-v0")
     p.add_argument("--preset", help="preset name (see `gymkit list`) or path to a preset .yaml")
     p.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
                    help="override an agent config value (repeatable)")
-    budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=_positive_int, help="train for N env steps (all envs together)")
-    budget.add_argument("--episodes", type=_positive_int, help="train for N episodes")
-    p.add_argument("--seed", type=_non_negative_int, help="random seed (default 0)")
-    p.add_argument("--num-envs", type=_positive_int, help="parallel envs in the vector env (default 1)")
-    p.add_argument("--vectorization", choices=["sync", "async"], help="vector env kind (default sync)")
-    p.add_argument("--wrappers", metavar="YAML",
-                   help="wrappers for each env, as in presets (replace the preset's), e.g. '[velocity-mask]', "
-                        "or flatten (Discrete observations -> one-hot)")
-    p.add_argument("--env-kwargs", metavar="YAML",
-                   help="gymnasium.make keyword arguments (over the preset's), e.g. '{is_slippery: false}'")
+    add_run_arguments(p)  # every RunSpec setting: its flag, help and type come from its declaration
     p.add_argument("--run-dir", help="where to write the run (default runs/AGENT_ENV_sSEED_TIME)")
-    p.add_argument("--eval-episodes", type=_non_negative_int, help="greedy episodes after training (default 10)")
-    p.add_argument("--checkpoint-every", type=_non_negative_int, help="steps between checkpoints (0: only at the end)")
-    p.add_argument("--log-every", type=_positive_int, help="steps between metrics.csv rows (default 1000)")
-    p.add_argument("--eval-every", type=_non_negative_int, metavar="N",
-                   help="a periodic greedy evaluation every N steps (or N episodes with --episodes) on an "
-                        "evaluation env of its own; eval/mean, eval/std, eval/min, eval/max in metrics.csv "
-                        "(default 0: none)")
-    p.add_argument("--periodic-eval-episodes", type=_positive_int, metavar="K",
-                   help="episodes per periodic evaluation (default 10)")
-    p.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
-                   help="keep the agent of the best periodic evaluation as RUN_DIR/best/ (scored again "
-                        "on fresh episodes at the end; needs --eval-every)")
-    p.add_argument("--stop-at-eval", type=_finite_float, metavar="R",
-                   help="end training, as a finished run, once a periodic evaluation mean reaches R")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="force the progress bar on")
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def add_debug_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true",
+                   help="on an error, print the full traceback instead of one line")
 
 
 def add_wandb_arguments(p: argparse.ArgumentParser) -> None:
@@ -125,19 +85,10 @@ def default_run_dir(agent: str, env: str, seed: int) -> Path:
     return path
 
 
-#: train flags that --resume refuses (the saved config.yaml decides them), as (flag, dest)
-RESUME_FIXED = (("--agent", "agent"), ("--env", "env"), ("--preset", "preset"), ("--set", "overrides"),
-                ("--seed", "seed"), ("--num-envs", "num_envs"), ("--vectorization", "vectorization"),
-                ("--wrappers", "wrappers"), ("--env-kwargs", "env_kwargs"),
-                ("--eval-episodes", "eval_episodes"), ("--checkpoint-every", "checkpoint_every"),
-                ("--log-every", "log_every"), ("--eval-every", "eval_every"),
-                ("--periodic-eval-episodes", "periodic_eval_episodes"), ("--keep-best", "keep_best"),
-                ("--stop-at-eval", "stop_at_eval"))
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from gymkit.config import load_preset, parse_set, parse_yaml_option
+    from gymkit.config import load_preset, parse_set
     from gymkit.loop import train
+    from gymkit.run_config import resume_refused, settings_from_args
 
     overrides = parse_set(args.overrides)
     run_dir = args.run_dir
@@ -146,22 +97,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         env = args.env or (load_preset(args.preset).env if args.preset else None) or "env"
         run_dir = default_run_dir(agent.split(":")[-1], env, args.seed or 0)
     if args.resume:
-        fixed = [flag for flag, value in RESUME_FIXED if getattr(args, value) not in (None, [])]
+        named = (("--agent", args.agent), ("--env", args.env), ("--preset", args.preset), ("--set", args.overrides))
+        fixed = [flag for flag, value in named if value not in (None, [])]
+        fixed += resume_refused({k: v for k, v in vars(args).items()})
         if fixed:
             raise GymkitError(f"--resume continues a run exactly as it was configured: drop {', '.join(fixed)} "
                               "(only --steps or --episodes may extend it)")
-    wrappers = parse_yaml_option("--wrappers", args.wrappers, list)
-    env_kwargs = parse_yaml_option("--env-kwargs", args.env_kwargs, dict)
+    settings = settings_from_args(args)
     sink = _wandb_sink(args, run_dir, "train")
-    result = train(
-        args.agent, args.env, preset=args.preset, config=overrides or None, run_dir=run_dir,
-        resume=args.resume, progress=args.progress, steps=args.steps, episodes=args.episodes,
-        seed=args.seed, num_envs=args.num_envs, vectorization=args.vectorization,
-        eval_episodes=args.eval_episodes, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every, wrappers=wrappers, env_kwargs=env_kwargs, sinks=(sink,) if sink else (),
-        eval_every=args.eval_every, periodic_eval_episodes=args.periodic_eval_episodes,
-        keep_best=args.keep_best, stop_at_eval=args.stop_at_eval,
-    )
+    result = train(args.agent, args.env, preset=args.preset, config=overrides or None, run_dir=run_dir,
+                   resume=args.resume, progress=args.progress, sinks=(sink,) if sink else (), **settings)
     print(f"trained {result.steps} steps, {result.episodes} episodes in {result.wall_time_s:.1f} s"
           + (f"; recent mean return {result.recent_mean_return:.2f}" if result.recent_mean_return is not None else "")
           + ("; stopped: a periodic evaluation reached --stop-at-eval" if result.stopped_by.value == "stop_at_eval"
@@ -225,11 +170,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     console = Console(width=max(Console().width, 100))
     if args.agent:
-        cls = resolve_agent(args.agent)
-        table = Table(title=f"config of '{args.agent}' ({cls.config_cls.__name__})")
+        from gymkit.agents.base import config_class
+
+        config_cls = config_class(resolve_agent(args.agent))
+        table = Table(title=f"config of '{args.agent}' ({config_cls.__name__})")
         for col in ("key", "default", "meaning"):
             table.add_column(col)
-        for name, default, help_text in cls.config_cls.describe():
+        for name, default, help_text in config_cls.describe():
             table.add_row(name, repr(default), help_text)
         console.print(table)
         return 0
@@ -322,6 +269,18 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def cmd_upgrade_run(args: argparse.Namespace) -> int:
+    from gymkit.upgrade import upgrade_run
+
+    converted = upgrade_run(args.run_dir, trust=args.trust)
+    if converted:
+        print(f"upgraded {args.run_dir} to format version 2 (spaces.pkl -> spaces.json) in "
+              f"{len(converted)} folder(s): {', '.join(str(f.relative_to(args.run_dir)) for f in converted)}")
+    else:
+        print(f"{args.run_dir} is already format version 2: nothing to convert")
+    return 0
+
+
 def cmd_figure(args: argparse.Namespace) -> int:
     from gymkit.wrappers.mspacman import save_preprocessing_figure
 
@@ -339,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train an agent and write a run directory")
     add_train_arguments(p)
     add_wandb_arguments(p)
+    add_debug_argument(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="play greedy episodes with a saved run's agent")
     p.add_argument("run_dir", help="a run directory written by `gymkit train`")
@@ -352,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video", metavar="DIR", help="record the greedy episodes to DIR (eval-episode-K.mp4/.gif)")
     p.add_argument("--video-format", choices=["mp4", "gif"], default="mp4", help="video format (default mp4)")
     add_wandb_arguments(p)
+    add_debug_argument(p)
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("list", help="list agents, presets and envs")
     p.add_argument("--agent", help="show this agent's config keys instead")
@@ -398,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retries of a failed trial, resuming from its checkpoint (default 2)")
     p.add_argument("--search-seed", type=_non_negative_int, default=0, help="seed of the configuration sampling (default 0)")
     p.add_argument("--dir", help="sweep directory (default sweeps/AGENT_ENV_TIME)")
+    add_debug_argument(p)
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("pretrain", help="train an autoencoder on an env's observations; write an encoder for agents")
     p.add_argument("--env", help="env id (default: the --preset's or the --policy-run's)")
@@ -417,7 +379,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wrappers", metavar="YAML", help="wrappers as in presets, e.g. '[{skip-start: {skip_start: 90}}, mspacman]'")
     p.add_argument("--env-kwargs", metavar="YAML", help="gymnasium.make keyword arguments, e.g. '{frameskip: 1}'")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not exist or be empty)")
+    add_debug_argument(p)
     p.set_defaults(func=cmd_pretrain)
+    p = sub.add_parser("upgrade-run", help="convert a run directory of format version 1 (spaces.pkl) to "
+                                           "format 2 (spaces.json), in place; only for directories you trust")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory to convert")
+    p.add_argument("--trust", action="store_true",
+                   help="you trust where RUN_DIR came from: its spaces.pkl pickles are read once to convert them")
+    add_debug_argument(p)
+    p.set_defaults(func=cmd_upgrade_run)
     from gymkit.regress import add_parser as add_regress_parser
 
     add_regress_parser(sub, _positive_int, _non_negative_int)
@@ -430,7 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except GymkitError as exc:
-        sys.stderr.write(f"gymkit: error: {exc}\n")
+        if getattr(args, "debug", False):  # the whole story, the plugin's own frames included
+            traceback.print_exception(exc)
+        else:
+            sys.stderr.write("gymkit: error: " + " ".join(str(exc).split()) + "\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write("gymkit: interrupted\n")

@@ -8,7 +8,6 @@ greedy evaluation (mean and std of the returns in ``evaluation.json``) and the w
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,12 +50,14 @@ class RunInfo:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
+    from gymkit.safe_files import read_json
+
+    if not path.exists() and not path.is_symlink():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunDirError(f"{path} is not valid JSON ({type(exc).__name__}): delete it or restore it") from None
+    data = read_json(path)  # no link, bounded size, one line when malformed
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path} is not a JSON object: delete it or restore it")
+    return data
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:

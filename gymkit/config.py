@@ -20,7 +20,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
@@ -126,8 +126,6 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
 @dataclass(frozen=True)
 class AgentConfig:
     """Base of every agent's config. Subclasses add fields with :func:`param`."""
-
-    _hints: ClassVar[dict[str, Any] | None] = None
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))

@@ -35,6 +35,14 @@ class EnvError(GymkitError):
     """An env id that Gymnasium does not know, or an env missing what an agent needs."""
 
 
+class PluginError(GymkitError):
+    """An agent (a plugin or a built-in one) that raised, or broke the Agent contract.
+
+    The message names the agent class, the method, the step and what went wrong; the
+    original exception is the ``__cause__`` (``--debug`` prints the whole traceback).
+    """
+
+
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """Return the choice closest to ``word`` (for "did you mean ...?"), or None."""
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)

@@ -115,21 +115,26 @@ def play_episodes(agent: Any, env: Any, episodes: int, *, seed: int | None = Non
     as a persistent evaluation stream does) and between episodes without one; it is left
     at the end of the last episode, not reset again, and not closed.
     """
+    from gymkit.agents.calls import AgentCalls
+
+    calls = AgentCalls.of(agent)  # the kwargs act() takes, failures in one line, actions checked
     returns, lengths = [], []
-    ids = {"env_ids": np.zeros(1, np.int64)} if getattr(agent, "stateful", False) else {}
+    env0 = np.zeros(1, np.int64)
     obs, info = env.reset(seed=seed)
+    step = 0
     for i in range(episodes):
         if i:
             obs, info = env.reset()
         total, length, done = 0.0, 0, False
-        if hasattr(agent, "episode_start"):
-            agent.episode_start(np.zeros(1, np.int64), explore=False)
+        calls.episode_start(env0, explore=False, step=step, stream="evaluation")
         while not done:
             mask = info.get("action_mask")
-            action = agent.act(
+            action = calls.act(
                 np.asarray(obs)[None], explore=False,
-                action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None], **ids,
+                action_mask=None if mask is None else np.asarray(mask, dtype=bool)[None], env_ids=env0,
+                step=step, stream="evaluation",
             )[0]
+            step += 1
             obs, reward, terminated, truncated, info = env.step(action)
             total += float(reward)
             length += 1
@@ -147,7 +152,7 @@ def default_agent_choice(run_dir: Path) -> str:
 def load_run_agent(run_dir: Path, which: str = "final") -> Any:
     """A run's agent, verified: ``final`` (``agent/``, or the latest checkpoint if the run never
     finished) or ``best`` (``best/``, the agent of the best periodic evaluation)."""
-    from gymkit.agents.base import Agent
+    from gymkit.agent_files import load_agent
     from gymkit.checkpoint import latest_checkpoint
 
     if which not in AGENT_CHOICES:
@@ -158,13 +163,13 @@ def load_run_agent(run_dir: Path, which: str = "final") -> Any:
             raise RunDirError(f"{run_dir} kept no best agent (no {BEST_DIR}/): train with --eval-every N "
                               "--keep-best, or evaluate --agent final")
         verify_folder(folder)
-        return Agent.load(folder)
+        return load_agent(folder)
     final = run_dir / "agent"
     folder = final if final.exists() else latest_checkpoint(run_dir)
     if folder is None:
         raise RunDirError(f"{run_dir} holds no saved agent (no agent/ and no checkpoints): train it first")
     verify_folder(folder)
-    return Agent.load(folder)
+    return load_agent(folder)
 
 
 def evaluate_run(

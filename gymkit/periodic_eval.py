@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from gymkit.checkpoint import BEST_DIR, BEST_FILE, save_sealed_agent
+from gymkit.checkpoint import BEST_DIR, BEST_FILE, make_generator, save_sealed_agent
 from gymkit.envs.factory import make_env
 from gymkit.evaluation import EvalStats, play_episodes
 
@@ -38,12 +38,6 @@ def periodic_eval_seed(seed: int) -> int:
     """The seed of the periodic-evaluation env: a child of ``seed``, never ``seed + 1``."""
     child = int(np.random.SeedSequence(int(seed), spawn_key=(PERIODIC_EVAL_STREAM,)).generate_state(1)[0])
     return child + 1 if child == seed + 1 else child
-
-
-def _generator(state: dict[str, Any]) -> np.random.Generator:
-    bitgen = getattr(np.random, state["bit_generator"])()
-    bitgen.state = state
-    return np.random.Generator(bitgen)
 
 
 class PeriodicEvaluator:
@@ -88,7 +82,7 @@ class PeriodicEvaluator:
             s = self.spec
             self._env = make_env(s.env, s.env_kwargs, s.wrappers)
             if self._env_rng is not None:  # resumed: continue the saved generator
-                self._env.unwrapped.np_random = _generator(self._env_rng)
+                self._env.unwrapped.np_random = make_generator(self._env_rng)
         first = self._env_rng is None and self.evaluations == 0
         return self._env, periodic_eval_seed(self.spec.seed) if first else None
 
@@ -119,7 +113,9 @@ class PeriodicEvaluator:
             "min": stats.min, "max": stats.max, "stream_seed": stats.seed}}
 
         def write(folder: Path) -> None:
-            agent.save(folder, learning_state=False)
+            from gymkit.agents.calls import AgentCalls
+
+            AgentCalls.of(agent).save(folder, learning_state=False, step=step)
             (folder / BEST_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
 
         save_sealed_agent(self.best_dir, write, step)

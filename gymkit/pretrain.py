@@ -88,9 +88,13 @@ def collect_observations(env: Any, count: int, *, seed: int, agent: Any = None,
     first = np.asarray(obs)
     out = np.empty((count, *first.shape), dtype=first.dtype)
     episodes = 1
-    ids = {"env_ids": np.zeros(1, np.int64)} if getattr(agent, "stateful", False) else {}
-    if agent is not None and hasattr(agent, "episode_start"):
-        agent.episode_start(np.zeros(1, np.int64), explore=explore)
+    env0 = np.zeros(1, np.int64)
+    calls = None
+    if agent is not None:
+        from gymkit.agents.calls import AgentCalls
+
+        calls = AgentCalls.of(agent)
+        calls.episode_start(env0, explore=explore, step=0, stream="evaluation")
     for i in range(count):
         out[i] = obs
         if i == count - 1:
@@ -99,14 +103,15 @@ def collect_observations(env: Any, count: int, *, seed: int, agent: Any = None,
             action = env.action_space.sample()
         else:
             mask = info.get("action_mask")
-            action = agent.act(np.asarray(obs)[None], explore=explore,
-                               action_mask=None if mask is None else np.asarray(mask, bool)[None], **ids)[0]
+            action = calls.act(np.asarray(obs)[None], explore=explore,
+                               action_mask=None if mask is None else np.asarray(mask, bool)[None], env_ids=env0,
+                               step=i, stream="evaluation")[0]
         obs, _, terminated, truncated, info = env.step(action)
         if terminated or truncated:
             obs, info = env.reset()
             episodes += 1
-            if agent is not None and hasattr(agent, "episode_start"):
-                agent.episode_start(np.zeros(1, np.int64), explore=explore)
+            if calls is not None:
+                calls.episode_start(env0, explore=explore, step=i, stream="evaluation")
     return out, episodes
 
 

@@ -13,9 +13,10 @@ and any class can be used without registering it at all: ``--agent my_package.ag
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gymkit.errors import RegistryError, did_you_mean
@@ -131,23 +132,9 @@ def _first_line(doc: str | None) -> str:
 
 
 def _import_path(path: str) -> Any:
-    module_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise RegistryError(
-            f"cannot import module '{module_name}' for agent '{path}' ({exc}): "
-            "check the spelling and that its package is installed"
-        ) from None
-    try:
-        obj = module
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except AttributeError:
-        raise RegistryError(
-            f"module '{module_name}' has no attribute '{attr}': check the name after ':' in '{path}'"
-        ) from None
-    return obj
+    from gymkit.imports import import_path
+
+    return import_path(path, "agent", RegistryError)
 
 
 def resolve_agent(name: str | type) -> type[Agent]:
@@ -175,6 +162,49 @@ def resolve_agent(name: str | type) -> type[Agent]:
     return cls
 
 
+def resolve_saved_class(name: Any, source: str | Path, root: str | Path | None = None) -> type[Agent]:
+    """The Agent class a saved file names (``agent.json``'s ``class``, ``config.yaml``'s ``agent``).
+
+    Only a registered name (built-in, entry point, :func:`register_agent`) or a ``module:Class``
+    import path of an installed, non-standard-library module is followed, never a file path,
+    and the module must not live inside ``root`` (the run directory being read); what it names
+    must be an :class:`Agent` subclass. Every refusal is a RunDirError naming ``source``.
+    """
+    from gymkit.errors import RunDirError
+    from gymkit.imports import check_import_path
+
+    specs = agent_specs()
+    if isinstance(name, str) and name in specs:
+        try:
+            return resolve_agent(name)
+        except RegistryError as exc:
+            raise RunDirError(f"{source}: {exc}") from None
+    for spec in specs.values():  # a class registered as an object: its module:qualname
+        target = spec.target
+        if isinstance(target, type) and f"{target.__module__}:{target.__qualname__}" == name:
+            return resolve_agent(target)
+    try:
+        module, _ = check_import_path(name, "the agent class", RegistryError)
+    except RegistryError as exc:
+        raise RunDirError(f"{source}: {exc}") from None
+    if root is not None:
+        top = module.split(".")[0]
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            spec = None
+        places = [] if spec is None else [spec.origin, *(spec.submodule_search_locations or [])]
+        base = Path(root).resolve()
+        for place in places:
+            if place and Path(place).resolve().is_relative_to(base):
+                raise RunDirError(f"{source}: the agent class '{name}' would be imported from {place}, inside "
+                                  "the run directory: gymkit never loads code from a run directory")
+    try:
+        return resolve_agent(name)
+    except RegistryError as exc:
+        raise RunDirError(f"{source}: {exc}") from None
+
+
 def make_agent(
     name: str | type[Agent],
     observation_space: gym.Space,
@@ -192,8 +222,11 @@ def make_agent(
         config: the agent's config dataclass, a dict of overrides, or None for defaults.
         seed: seeds every random generator the agent owns.
     """
+    from gymkit.agents.base import config_class
+    from gymkit.agents.calls import construct_agent
+
     cls = name if isinstance(name, type) else resolve_agent(name)
     cls.check_spaces(observation_space, action_space)
     if config is None or isinstance(config, dict):
-        config = cls.config_cls.from_dict(config or {})
-    return cls(observation_space, action_space, config, seed=seed)
+        config = config_class(cls).from_dict(config or {})
+    return construct_agent(cls, observation_space, action_space, config, seed=seed)

@@ -227,12 +227,10 @@ def add_parser(sub: Any, positive_int: Any, non_negative_int: Any) -> None:
     rec.add_argument("--env", help="env id")
     rec.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
                      help="override an agent config value (repeatable)")
-    budget = rec.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=positive_int, help="train each seed for N env steps")
-    budget.add_argument("--episodes", type=positive_int, help="train each seed for N episodes")
+    from gymkit.run_config import add_run_arguments
+
+    add_run_arguments(rec, only=("steps", "episodes", "env_kwargs", "wrappers"))  # as gymkit train has them
     rec.add_argument("--eval-episodes", type=positive_int, help="evaluation episodes per seed (default: the preset's, else 10)")
-    rec.add_argument("--env-kwargs", metavar="YAML", help="gymnasium.make keyword arguments, e.g. '{is_slippery: false}'")
-    rec.add_argument("--wrappers", metavar="YAML", help="wrappers for each env, as in presets")
     rec.add_argument("--seeds", type=positive_int, required=True, help="record seeds 0..N-1")
     rec.add_argument("--target", type=float, help="a seed succeeds at an evaluation mean >= this (default: the preset's)")
     rec.add_argument("--alpha", type=float, default=0.05, help="level of the stat-mode tests (default 0.05)")

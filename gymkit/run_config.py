@@ -20,29 +20,70 @@ from gymkit.registry import resolve_agent
 DEFAULT_STEPS = 10_000
 
 
+def setting(default: Any, help: str, *, flag: str | None = None, label: str | None = None,
+            kind: str = "int", low: int | None = None, choices: tuple[str, ...] | None = None,
+            resume: bool = False, metavar: str | None = None) -> Any:
+    """A run setting: a RunSpec field that carries its CLI flag, help, range and resume rule.
+
+    Args:
+        default: the value when neither the command line nor the preset gives one.
+        help: the flag's help text.
+        flag: the ``gymkit train`` flag (None: preset-only).
+        label: how messages name it (default: the flag).
+        kind: int, float, bool, choice, yaml-dict or yaml-list (how the flag parses).
+        low: smallest allowed whole number (0 or 1).
+        resume: ``--resume`` may change it (the budget); otherwise config.yaml decides.
+    """
+    factory = {"default_factory": dict} if default == {} else {"default_factory": list} if default == [] else {
+        "default": default}
+    return field(**factory, metadata={"help": help, "flag": flag, "label": label or flag, "kind": kind,
+                                      "low": low, "choices": choices, "resume": resume,
+                                      "metavar": metavar, "setting": True})
+
+
 @dataclass
 class RunSpec:
-    """Everything a run needs; written to ``config.yaml`` in the run directory."""
+    """Everything a run needs; written to ``config.yaml`` in the run directory.
+
+    Each run setting is declared once, here, with :func:`setting`: the ``gymkit train``
+    flags (:func:`add_run_arguments`), the checks (:func:`check_settings`), the preset keys
+    (:data:`TRAIN_KEYS`) and the flags ``--resume`` refuses (:func:`resume_refused`) are all
+    generated from these declarations.
+    """
 
     agent: str
     env: str
-    seed: int = 0
-    steps: int | None = None
-    episodes: int | None = None
-    num_envs: int = 1
-    vectorization: str = "sync"
-    eval_episodes: int = 10
-    checkpoint_every: int = 10_000
-    log_every: int = 1_000
-    #: periodic evaluation every N steps or episodes (the budget's unit; 0: none)
-    eval_every: int = 0
-    periodic_eval_episodes: int = 10
-    #: keep the agent of the best periodic evaluation as RUN_DIR/best/
-    keep_best: bool = False
-    #: end training (finished) once a periodic evaluation mean reaches this (None: never)
-    stop_at_eval: float | None = None
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    wrappers: list[Any] = field(default_factory=list)
+    seed: int = setting(0, "random seed (default 0)", flag="--seed", low=0)
+    steps: int | None = setting(None, "train for N env steps (all envs together)", flag="--steps", low=1,
+                                resume=True)
+    episodes: int | None = setting(None, "train for N episodes", flag="--episodes", low=1, resume=True)
+    num_envs: int = setting(1, "parallel envs in the vector env (default 1)", flag="--num-envs", low=1)
+    vectorization: str = setting("sync", "vector env kind (default sync)", flag="--vectorization",
+                                 kind="choice", choices=("sync", "async"))
+    eval_episodes: int = setting(10, "greedy episodes after training (default 10)", flag="--eval-episodes",
+                                 low=0)
+    checkpoint_every: int = setting(10_000, "steps between checkpoints (0: only at the end)",
+                                    flag="--checkpoint-every", label="checkpoint_every", low=0)
+    log_every: int = setting(1_000, "steps between metrics.csv rows (default 1000)", flag="--log-every",
+                             label="log_every", low=1)
+    eval_every: int = setting(
+        0, "a periodic greedy evaluation every N steps (or N episodes with --episodes) on an evaluation env "
+           "of its own; eval/mean, eval/std, eval/min, eval/max in metrics.csv (default 0: none)",
+        flag="--eval-every", low=0, metavar="N")
+    periodic_eval_episodes: int = setting(10, "episodes per periodic evaluation (default 10)",
+                                          flag="--periodic-eval-episodes", low=1, metavar="K")
+    keep_best: bool = setting(False, "keep the agent of the best periodic evaluation as RUN_DIR/best/ (scored "
+                                     "again on fresh episodes at the end; needs --eval-every)",
+                              flag="--keep-best", kind="bool")
+    stop_at_eval: float | None = setting(None, "end training, as a finished run, once a periodic evaluation "
+                                               "mean reaches R", flag="--stop-at-eval", kind="float",
+                                         metavar="R")
+    env_kwargs: dict[str, Any] = setting({}, "gymnasium.make keyword arguments (over the preset's), e.g. "
+                                             "'{is_slippery: false}'", flag="--env-kwargs", kind="yaml-dict",
+                                         metavar="YAML")
+    wrappers: list[Any] = setting([], "wrappers for each env, as in presets (replace the preset's), e.g. "
+                                      "'[velocity-mask]', or flatten (Discrete observations -> one-hot)",
+                                  flag="--wrappers", kind="yaml-list", metavar="YAML")
     preset: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -55,9 +96,72 @@ class RunSpec:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-TRAIN_KEYS = ("steps", "episodes", "num_envs", "vectorization", "eval_episodes",
-              "checkpoint_every", "log_every", "seed", "eval_every", "periodic_eval_episodes",
-              "keep_best", "stop_at_eval")
+def run_settings() -> list[dataclasses.Field]:
+    """The declared run settings, in RunSpec's order."""
+    return [f for f in dataclasses.fields(RunSpec) if f.metadata.get("setting")]
+
+
+#: the keys of a preset's ``train`` section (env_kwargs and wrappers are top-level preset keys)
+TRAIN_KEYS = tuple(f.name for f in run_settings() if not f.metadata["kind"].startswith("yaml"))
+
+
+def add_run_arguments(parser: Any, only: tuple[str, ...] | None = None) -> None:
+    """Add the ``gymkit train`` flag of every run setting (or of those named in ``only``)."""
+    import argparse
+
+    from gymkit.argtypes import finite_float, non_negative_int, positive_int
+
+    budget = None
+    for f in run_settings():
+        m = f.metadata
+        if only is not None and f.name not in only:
+            continue
+        kwargs: dict[str, Any] = {"dest": f.name, "help": m["help"]}
+        if m["metavar"]:
+            kwargs["metavar"] = m["metavar"]
+        if m["kind"] == "int":
+            kwargs["type"] = positive_int if m["low"] == 1 else non_negative_int
+        elif m["kind"] == "float":
+            kwargs["type"] = finite_float
+        elif m["kind"] == "choice":
+            kwargs["choices"] = list(m["choices"])
+        elif m["kind"] == "bool":
+            kwargs.update(action=argparse.BooleanOptionalAction, default=None)
+        target = parser
+        if f.name in ("steps", "episodes"):  # one budget: steps or episodes
+            budget = budget or parser.add_mutually_exclusive_group()
+            target = budget
+        target.add_argument(m["flag"], **kwargs)
+
+
+def settings_from_args(args: Any) -> dict[str, Any]:
+    """The run settings a parsed command line gives (None where a flag was not given);
+    YAML flags are parsed here."""
+    from gymkit.config import parse_yaml_option
+
+    out = {}
+    for f in run_settings():
+        value = getattr(args, f.name, None)
+        kind = f.metadata["kind"]
+        if kind.startswith("yaml"):
+            value = parse_yaml_option(f.metadata["flag"], value, dict if kind == "yaml-dict" else list)
+        out[f.name] = value
+    return out
+
+
+def resume_refused(settings: dict[str, Any]) -> list[str]:
+    """The flags of ``settings`` (given, not None) that ``--resume`` may not change."""
+    return [f.metadata["flag"] for f in run_settings()
+            if not f.metadata["resume"] and settings.get(f.name) not in (None, [], {})]
+
+
+def resumed_settings(saved: RunSpec, given: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a resumed run: the saved ones, except a new budget (steps or episodes)."""
+    out = {f.name: getattr(saved, f.name) for f in run_settings()}
+    budget = {k: given[k] for k in ("steps", "episodes") if given.get(k) is not None}
+    if budget:
+        out.update(steps=None, episodes=None, **budget)
+    return out
 
 
 def _positive(name: str, value: Any, allow_zero: bool = False) -> int:
@@ -86,6 +190,23 @@ def _check_periodic(settings: dict[str, Any]) -> None:
                           "(in the budget's unit, steps or episodes)")
     if stop is not None:
         settings["stop_at_eval"] = float(stop)
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Check merged run settings against their declarations, then the rules that join them."""
+    defaults = {f.name: f.default for f in run_settings() if f.default is not dataclasses.MISSING}
+    for f in run_settings():
+        m, value = f.metadata, settings.get(f.name, defaults.get(f.name))
+        if value is None or m["kind"] not in ("int", "choice") or f.name == "seed":
+            continue
+        if m["kind"] == "int":
+            _positive(m["label"], value, allow_zero=m["low"] == 0)
+        elif value not in m["choices"]:
+            raise ConfigError(f"{f.name}={value!r} is not allowed: choose {' or '.join(m['choices'])}")
+    seed = settings.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ConfigError(f"--seed {seed!r} is out of range: use a whole number in [0, 2**32)")
+    _check_periodic(settings)
 
 
 def resolve_run(
@@ -139,19 +260,7 @@ def resolve_run(
         raise ConfigError("give either --steps or --episodes, not both")
     if settings.get("steps") is None and settings.get("episodes") is None:
         settings["steps"] = DEFAULT_STEPS
-    for key in ("steps", "episodes"):
-        if settings.get(key) is not None:
-            _positive(f"--{key}", settings[key])
-    _positive("--num-envs", settings.get("num_envs", 1))
-    _positive("--eval-episodes", settings.get("eval_episodes", 10), allow_zero=True)
-    _positive("checkpoint_every", settings.get("checkpoint_every", 10_000), allow_zero=True)
-    _positive("log_every", settings.get("log_every", 1_000))
-    _check_periodic(settings)
-    seed = settings.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ConfigError(f"--seed {seed!r} is out of range: use a whole number in [0, 2**32)")
-    if settings.get("vectorization", "sync") not in ("sync", "async"):
-        raise ConfigError(f"vectorization={settings['vectorization']!r} is not allowed: choose sync or async")
+    check_settings(settings)
 
     agent_cls = resolve_agent(agent)
     if isinstance(agent, type):  # a class given directly: record its import path
@@ -161,7 +270,9 @@ def resolve_run(
     else:
         values = dict(p.config) if p else {}
         values.update(overrides or {})
-        config = agent_cls.config_cls.from_dict(values)
+        from gymkit.agents.base import config_class
+
+        config = config_class(agent_cls).from_dict(values)
 
     env_kwargs = dict(p.env_kwargs) if p else {}
     env_kwargs.update(settings.pop("env_kwargs", None) or {})

@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from gymkit.agent_files import load_agent  # noqa: E402
 from gymkit.agents.base import Transitions
 from gymkit.agents.dqn.schedule import first_training_step, linear_epsilon, rounds_due
 from gymkit.registry import make_agent
@@ -175,7 +176,7 @@ def test_save_load_resumes_exactly(tmp_path):
     a = make_agent("dqn", OBS, ACT, config, seed=5)
     feed(a, 0)
     a.save(tmp_path / "agent")
-    b = type(a).load(tmp_path / "agent")
+    b = load_agent(tmp_path / "agent", type(a))
     assert b.env_steps == a.env_steps and b.train_steps == a.train_steps
     assert b.rng.bit_generator.state == a.rng.bit_generator.state
     for x, y in zip(a.learner.optimizer.variables, b.learner.optimizer.variables, strict=True):

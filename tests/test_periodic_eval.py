@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gymkit
+from gymkit.agent_files import load_agent  # noqa: E402
 from gymkit.agents.base import Agent
 from gymkit.checkpoint import read_best_info, verify_folder
 from gymkit.cli import main
@@ -181,7 +182,7 @@ def test_best_folder_of_dqn_has_no_replay_and_loads_for_acting(tmp_path):
     names = {p.name for p in (run / "best").iterdir()}
     assert "replay" not in names and "optimizer.npz" not in names and "critic.weights.h5" in names
     assert "replay" in {p.name for p in (run / "agent").iterdir()}
-    best = gymkit.agents.base.Agent.load(run / "best")
+    best = load_agent(run / "best")
     obs = np.zeros((3, 4), np.float32)
     assert best.act(obs, explore=False).shape == (3,)
 

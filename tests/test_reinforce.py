@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import gymkit
-from gymkit.agents.base import Agent, Transitions
+from gymkit.agent_files import load_agent
+from gymkit.agents.base import Transitions
 from gymkit.agents.reinforce import (
     ReinforceAgent,
     ReinforceConfig,
@@ -309,7 +310,7 @@ def test_save_and_load_restore_weights_optimizer_counters_and_generator(tmp_path
     agent.save(tmp_path / "agent")
     assert {"policy.weights.h5", "value.weights.h5", "optimizer.npz"} <= {
         p.name for p in (tmp_path / "agent").iterdir()}
-    loaded = Agent.load(tmp_path / "agent")
+    loaded = load_agent(tmp_path / "agent")
     assert isinstance(loaded, ReinforceAgent)
     for w0, w1 in zip(weights(agent.learner.policy) + weights(agent.learner.value),
                       weights(loaded.learner.policy) + weights(loaded.learner.value), strict=True):

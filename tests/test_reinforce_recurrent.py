@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+from gymkit.agent_files import load_agent  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import gymnasium as gym
@@ -90,7 +92,7 @@ def test_save_and_load_keep_the_recurrent_policy(tmp_path):
                    "episodes_per_update": 4}, episodes=12, seed=4, eval_episodes=0, progress=False)
     agent = result.agent
     agent.save(tmp_path / "a")
-    loaded = ReinforceAgent.load(tmp_path / "a")
+    loaded = load_agent(tmp_path / "a", ReinforceAgent)
     seq = symbols(np.random.default_rng(5), 2, 5)
     for a in (agent, loaded):
         a.episode_start(np.arange(2), explore=False)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from gymnasium.wrappers import FrameStackObservation
 
-from gymkit.errors import ConfigError
+from gymkit.errors import ConfigError, RunDirError
 from gymkit.replay import METADATA_BYTES, ReplayMemory, budget
 
 
@@ -148,5 +148,5 @@ def test_save_and_load_restore_contents_and_cursor(tmp_path):
     b = restored.sample(np.random.default_rng(3), 32, 0.9)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
-    with pytest.raises(ConfigError, match="load it with the config it was saved with"):
+    with pytest.raises(RunDirError, match=r"has shape \(40,.*expected \(20,"):
         ReplayMemory(20, (2, 2, 2), np.uint8, stack_size=2, num_streams=2).load(tmp_path / "replay")

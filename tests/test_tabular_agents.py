@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import gymkit
-from gymkit.agents.base import Agent, Transitions
+from gymkit.agent_files import load_agent  # noqa: E402
+from gymkit.agents.base import Transitions
 from gymkit.errors import ConfigError, EnvError, SpaceError
 from tests.tabular_driver import drive, evaluate
 
@@ -88,7 +89,7 @@ def test_planning_agent_saves_and_loads_its_table(tmp_path):
     agent = make("q-iteration", env, {"discount_rate": 0.99})
     agent.bind_env(env)
     agent.save(tmp_path / "a")
-    loaded = Agent.load(tmp_path / "a")
+    loaded = load_agent(tmp_path / "a")
     assert np.array_equal(loaded.Q, agent.Q)
     assert loaded.summary() == agent.summary()
 
@@ -190,7 +191,7 @@ def test_q_learning_save_load_continues_exactly(tmp_path):
     agent = make("q-learning", env, {"exploration": "epsilon-greedy"}, seed=3)
     drive(env, agent, 2000, seed=1)
     agent.save(tmp_path / "a")
-    loaded = Agent.load(tmp_path / "a")
+    loaded = load_agent(tmp_path / "a")
     assert np.array_equal(loaded.Q, agent.Q) and np.array_equal(loaded.visits, agent.visits)
     assert loaded.t == agent.t == 2000
     states = np.array([0, 1, 2, 0, 1, 0] * 10)

@@ -9,16 +9,19 @@ actions, tells it what happened, and lets it decide when to learn::
     agent.observe(Transitions(obs, actions, rewards, next_obs, terminated, truncated, env_ids))
     metrics = agent.update()                                    # may be {}
 
-Subclasses set ``config_cls`` and implement :meth:`act`; learning agents also implement
-:meth:`observe`, :meth:`update` and :meth:`save_state`/:meth:`load_state`. Keep to one
-level of inheritance: ``Agent`` -> your agent.
+Subclasses implement :meth:`act` (the minimal form is ``act(self, observations, *, explore)``)
+and may set ``config_cls`` (without one an agent gets an empty :class:`AgentConfig`); learning
+agents also implement :meth:`observe`, :meth:`update` and :meth:`save_state`/:meth:`load_state`.
+The loop calls every agent through :class:`gymkit.agents.calls.AgentCalls`: ``action_mask`` and
+``env_ids`` reach ``act`` only when it takes them, an exception in a hook is a one-line
+PluginError naming the agent, the method and the step, and the returned actions are checked
+against the action space and mask. Keep to one level of inheritance: ``Agent`` -> your agent.
 """
 
 from __future__ import annotations
 
 import abc
 import json
-import pickle
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
@@ -27,9 +30,17 @@ import numpy as np
 
 from gymkit.config import AgentConfig
 from gymkit.errors import SpaceError
+from gymkit.spaces_json import SPACES_FILE, write_spaces
 
 AGENT_FILE = "agent.json"
-SPACES_FILE = "spaces.pkl"
+#: what format-1 run directories held instead of spaces.json (a pickle: never read)
+LEGACY_SPACES_FILE = "spaces.pkl"
+
+
+def config_class(cls: type) -> type[AgentConfig]:
+    """The agent class's ``config_cls``; an empty :class:`AgentConfig` when it has none."""
+    config_cls = getattr(cls, "config_cls", None)
+    return config_cls if isinstance(config_cls, type) and issubclass(config_cls, AgentConfig) else AgentConfig
 
 
 class Transitions(NamedTuple):
@@ -60,11 +71,6 @@ class Transitions(NamedTuple):
     env_ids: np.ndarray
     action_masks: np.ndarray | None = None
 
-    @property
-    def dones(self) -> np.ndarray:
-        """Episode ends of either kind."""
-        return np.logical_or(self.terminated, self.truncated)
-
 
 class Agent(abc.ABC):
     """Base of every agent.
@@ -77,9 +83,6 @@ class Agent(abc.ABC):
     """
 
     config_cls: ClassVar[type[AgentConfig]] = AgentConfig
-    #: Names of files or folders, inside the run directory's agent folder, that ``save_state``
-    #: writes. Informational; the checkpoint code copies the whole folder.
-    state_files: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -89,8 +92,9 @@ class Agent(abc.ABC):
         *,
         seed: int,
     ) -> None:
-        if not isinstance(config, self.config_cls):
-            raise TypeError(f"{type(self).__name__} needs a {self.config_cls.__name__}, got {config!r}")
+        config_cls = config_class(type(self))
+        if not isinstance(config, config_cls):
+            raise TypeError(f"{type(self).__name__} needs a {config_cls.__name__}, got {config!r}")
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = config
@@ -136,11 +140,18 @@ class Agent(abc.ABC):
     ) -> np.ndarray:
         """Choose one action per row of ``observations``.
 
+        A subclass may leave out ``action_mask`` (``def act(self, observations, *, explore)``):
+        the loop then never passes it, and an action the env's mask forbids is an error.
+
         Args:
             observations: a batch, shape ``(n, *obs_shape)``.
             explore: True while training (sample, epsilon-greedy, ...); False for the
                 greedy policy used in evaluation.
             action_mask: optional boolean ``(n, n_actions)``, True where an action is allowed.
+
+        Returns:
+            ``(n, *action_shape)`` actions inside the action space (integers for discrete
+            spaces), allowed by ``action_mask``.
 
         Stateful agents (``stateful = True``) also take ``env_ids``, ``(n,)`` ints: the
         sub-env of each row (``None`` means rows ``0..n-1``).
@@ -177,29 +188,11 @@ class Agent(abc.ABC):
             "rng_state": self.rng.bit_generator.state,
         }
         (directory / AGENT_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        with open(directory / SPACES_FILE, "wb") as fh:
-            pickle.dump((self.observation_space, self.action_space), fh)
+        write_spaces(directory / SPACES_FILE, self.observation_space, self.action_space)
         if learning_state:
             self.save_state(directory)
         else:
             self.save_policy(directory)
-
-    @classmethod
-    def load(cls, directory: str | Path) -> Agent:
-        """Rebuild an agent saved by :meth:`save` (on ``Agent`` itself: whatever class it was)."""
-        from gymkit.registry import resolve_agent
-
-        directory = Path(directory)
-        meta = json.loads((directory / AGENT_FILE).read_text(encoding="utf-8"))
-        agent_cls = resolve_agent(meta["class"]) if cls is Agent else cls
-        with open(directory / SPACES_FILE, "rb") as fh:
-            observation_space, action_space = pickle.load(fh)  # noqa: S301 - our own file
-        config = agent_cls.config_cls.from_dict(meta["config"])
-        agent = agent_cls(observation_space, action_space, config, seed=meta["seed"])
-        if "rng_state" in meta:
-            agent.rng.bit_generator.state = meta["rng_state"]
-        agent.load_state(directory)
-        return agent
 
     def save_state(self, directory: Path) -> None:  # noqa: B027 - optional hook
         """Write learnt state (weights, tables, replay) into ``directory``. Default: none."""
@@ -211,9 +204,6 @@ class Agent(abc.ABC):
 
     def load_state(self, directory: Path) -> None:  # noqa: B027 - optional hook
         """Read back what :meth:`save_state` (or :meth:`save_policy`) wrote. Default: nothing."""
-
-
-# -- helpers for check_spaces ------------------------------------------------------------
 
 
 def require_discrete_actions(agent: str, action_space: gym.Space) -> int:

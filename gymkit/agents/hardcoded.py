@@ -45,15 +45,16 @@ class HardcodedConfig(AgentConfig):
 
 
 def _load_function(path: str) -> Callable:
-    import importlib
+    import inspect
 
-    module_name, _, attr = path.partition(":")
+    from gymkit.imports import import_path
+
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise RegistryError(f"cannot load policy function '{path}' ({exc}): check module:function") from None
-    if not callable(fn):
-        raise RegistryError(f"policy '{path}' is not callable: give a function of one observation")
+        fn = import_path(path, "policy function", RegistryError)
+    except RegistryError as exc:
+        raise RegistryError(f"cannot load policy function '{path}': {exc}") from None
+    if not inspect.isfunction(fn):  # a Python function of the user's, never a builtin or a class
+        raise RegistryError(f"policy '{path}' is not a Python function: give a function of one observation")
     return fn
 
 

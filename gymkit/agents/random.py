@@ -65,9 +65,12 @@ class RandomAgent(Agent):
                                                        encoding="utf-8")
 
     def load_state(self, directory: Path) -> None:
+        from gymkit.checkpoint import make_generator
+        from gymkit.safe_files import read_json
+
         path = Path(directory) / "action_space_rng.json"
-        if path.exists():
-            self._space.np_random.bit_generator.state = json.loads(path.read_text(encoding="utf-8"))
+        if path.exists() or path.is_symlink():
+            self._space.np_random.bit_generator.state = make_generator(read_json(path), path).bit_generator.state
         path = Path(directory) / "eval_rng.json"
-        if path.exists():
-            self.eval_rng.bit_generator.state = json.loads(path.read_text(encoding="utf-8"))
+        if path.exists() or path.is_symlink():
+            self.eval_rng.bit_generator.state = make_generator(read_json(path), path).bit_generator.state

@@ -20,7 +20,6 @@ Importing this package imports no TensorFlow; building an encoder does.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,24 +60,32 @@ def split_spec(spec: str) -> tuple[str, str | None]:
 
 def resolve_encoder(spec: str) -> Callable[..., Any]:
     """The builder function for an encoder spec (a registered name or ``module:function``)."""
+    import inspect
+
+    from gymkit.imports import import_path
+
     name, _ = split_spec(spec)
     target = ENCODERS.get(name)
+    registered = target is not None
     if target is None:
         if ":" not in spec:
             raise ConfigError(
                 f"unknown encoder '{spec}'{did_you_mean(spec, ENCODERS)}; known encoders: "
                 f"{', '.join(ENCODERS)} (or 'module:function')"
             )
-        target = name  # "module:function" (or "module:function@PATH")
-    module_name, _, attr = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
         prefix, _, rest = spec.partition(":")
         if prefix in PATH_ENCODERS:  # "autoencoder:PATH" whose PATH is not a file
             raise ConfigError(f"encoder '{spec}': no file '{rest}'; write {prefix}@PATH with "
-                              "the encoder.keras that gymkit pretrain wrote") from None
-        raise ConfigError(f"cannot load encoder '{spec}' ({exc}): check module:function") from None
+                              "the encoder.keras that gymkit pretrain wrote")
+        target = name  # "module:function" (or "module:function@PATH")
+    try:
+        builder = import_path(target, "encoder", ConfigError)
+    except ConfigError as exc:
+        raise ConfigError(f"cannot load encoder '{spec}': {exc}") from None
+    if not registered and not inspect.isfunction(builder):
+        raise ConfigError(f"encoder '{spec}' resolves to {builder!r}, which is not a Python function: "
+                          "give an encoder builder as module:function")
+    return builder
 
 
 def make_encoder(spec: str, observation_space: Any, **options: Any) -> Any:

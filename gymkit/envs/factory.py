@@ -109,3 +109,22 @@ def sub_envs(envs: gym.vector.VectorEnv) -> list[gym.Env] | None:
     while hasattr(inner, "env") and not hasattr(inner, "envs"):
         inner = inner.env
     return list(inner.envs) if hasattr(inner, "envs") else None
+
+
+def detect_frame_stack(env: gym.Env, observation_shape: tuple[int, ...]) -> tuple[int, str]:
+    """``(stack_size, padding)`` of the outermost FrameStackObservation, or ``(1, "reset")``.
+
+    Only a stack whose frames make up the observation's leading axis counts (a wrapper that
+    reshapes on top of it would break the replay's rebuilding, so the replay then stores
+    whole observations).
+    """
+    from gymnasium.wrappers import FrameStackObservation
+
+    layer: Any = env
+    while layer is not None:
+        if isinstance(layer, FrameStackObservation):
+            ok = (layer.padding_type in ("reset", "zero") and observation_shape[:1] == (layer.stack_size,)
+                  and observation_shape[1:] == tuple(layer.env.observation_space.shape))
+            return (int(layer.stack_size), str(layer.padding_type)) if ok else (1, "reset")
+        layer = getattr(layer, "env", None)
+    return 1, "reset"

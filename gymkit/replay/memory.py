@@ -29,8 +29,10 @@ import numpy as np
 
 from gymkit.errors import ConfigError
 from gymkit.replay.budget import check_memory, slot_bytes
+from gymkit.replay.flags import FIRST, TERMINATED, TRUNCATED, VALID
+from gymkit.replay.sequences import SequenceSample, sample_sequences
 
-VALID, FIRST, TERMINATED, TRUNCATED = 1, 2, 4, 8
+__all__ = ["FIRST", "TERMINATED", "TRUNCATED", "VALID", "ReplayMemory", "ReplaySample"]
 _ARRAYS = ("frames", "actions", "rewards", "flags")
 
 
@@ -201,7 +203,7 @@ class ReplayMemory:
 
     # -- sampling ---------------------------------------------------------------------------
 
-    def _ring(self, slots: np.ndarray, offset: int | np.ndarray) -> np.ndarray:
+    def ring(self, slots: np.ndarray, offset: int | np.ndarray) -> np.ndarray:
         """``slots + offset`` wrapped inside each slot's own stream ring."""
         base = slots - slots % self.stream_capacity
         return base + (slots % self.stream_capacity + offset) % self.stream_capacity
@@ -242,7 +244,7 @@ class ReplayMemory:
         at_start = (self.flags[slots] & FIRST) != 0
         for j in range(k - 2, -1, -1):
             # Once the episode's first slot is reached, keep pointing at it (reset padding).
-            prev = self._ring(index[:, j + 1], -1)
+            prev = self.ring(index[:, j + 1], -1)
             index[:, j] = np.where(at_start, index[:, j + 1], prev)
             pad[:, j] = at_start
             at_start = at_start | ((self.flags[index[:, j]] & FIRST) != 0)
@@ -265,7 +267,7 @@ class ReplayMemory:
         power = np.ones(batch_size, dtype=np.float32)
         for _ in range(n_step - 1):
             flags = self.flags[end]
-            nxt = self._ring(end, 1)
+            nxt = self.ring(end, 1)
             more = ((flags & (TERMINATED | TRUNCATED)) == 0) & ((self.flags[nxt] & VALID) != 0)
             if not more.any():
                 break
@@ -276,37 +278,32 @@ class ReplayMemory:
         terminated = (flags & TERMINATED) != 0
         truncated = (flags & TRUNCATED) != 0
         # A terminated transition has no next frame stored: point at itself (masked below).
-        next_slots = np.where(terminated, end, self._ring(end, 1))
+        next_slots = np.where(terminated, end, self.ring(end, 1))
         discounts = np.where(terminated, 0.0, power * discount).astype(np.float32)
         return ReplaySample(self.stack(slots), self.actions[slots].copy(), returns,
                             self.stack(next_slots), discounts, terminated, truncated)
 
     def sample_sequences(self, rng: np.random.Generator, batch_size: int, sequence_length: int,
-                         discount: float, burn_in: int = 0) -> Any:
+                         discount: float, burn_in: int = 0) -> SequenceSample:
         """Windows of consecutive steps for a recurrent Q-network (never mixing episodes):
         see :func:`gymkit.replay.sequences.sample_sequences`."""
-        from gymkit.replay.sequences import sample_sequences
-
         return sample_sequences(self, rng, batch_size, sequence_length, discount, burn_in)
-
-    # -- saving -----------------------------------------------------------------------------
 
     def save(self, directory: str | Path) -> None:
         """Write contents and cursors to ``directory`` (plain ``.npy`` files)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        from gymkit.safe_files import save_npy
+
         for name in (*_ARRAYS, "cursor", "filled", "open"):
-            np.save(directory / f"{name}.npy", getattr(self, name), allow_pickle=False)
+            save_npy(directory / f"{name}.npy", getattr(self, name))
 
     def load(self, directory: str | Path) -> None:
-        """Read back what :meth:`save` wrote (same capacity and shapes)."""
+        """Read back what :meth:`save` wrote: each file's header is checked first (same dtype and
+        shape as this memory's arrays, which fixes its size) before it is read."""
+        from gymkit.safe_files import load_npy
+
         directory = Path(directory)
         for name in (*_ARRAYS, "cursor", "filled", "open"):
-            value = np.load(directory / f"{name}.npy", allow_pickle=False)
             current = getattr(self, name)
-            if value.shape != current.shape:
-                raise ConfigError(
-                    f"saved replay '{name}' has shape {value.shape}, expected {current.shape}: "
-                    "load it with the config it was saved with"
-                )
-            current[...] = value
+            current[...] = load_npy(directory / f"{name}.npy", dtype=current.dtype, shape=current.shape)

@@ -21,12 +21,11 @@ NumPy only: no TensorFlow import.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from gymkit.replay.memory import ReplayMemory
+from gymkit.replay.flags import FIRST, TERMINATED, TRUNCATED, VALID
 
 
 class SequenceSample(NamedTuple):
@@ -46,7 +45,6 @@ class SequenceSample(NamedTuple):
         loss_weights: ``(batch, W)`` float32, ``loss_mask / c_t`` where ``c_t`` is the number
             of windows whose loss positions can hold that step (see below): weighting by it
             makes every stored step count equally in expectation, as in uniform replay.
-        slots: ``(batch, W + 1)`` the replay slots (for tests and debugging).
     """
 
     observations: np.ndarray
@@ -55,31 +53,27 @@ class SequenceSample(NamedTuple):
     rewards: np.ndarray
     discounts: np.ndarray
     loss_mask: np.ndarray
-    slots: np.ndarray
     loss_weights: np.ndarray
 
 
-def sample_sequences(memory: ReplayMemory, rng: np.random.Generator, batch_size: int,
-                     sequence_length: int, discount: float, burn_in: int = 0,
-                     ends: np.ndarray | None = None) -> SequenceSample:
+def sample_sequences(memory: Any, rng: np.random.Generator, batch_size: int,
+                     sequence_length: int, discount: float, burn_in: int = 0) -> SequenceSample:
     """Draw ``batch_size`` windows of ``burn_in + sequence_length`` steps (see the module doc).
 
     Args:
-        memory: the replay memory.
+        memory: the :class:`~gymkit.replay.memory.ReplayMemory` (its ``ring``, ``flags``,
+            ``filled``, ``cursor`` and ``stack`` are its public sampling API).
         rng: the generator that draws the windows' last steps.
         batch_size: windows to draw.
         sequence_length: positions that carry a loss (the window's last ones).
         discount: gamma.
         burn_in: positions before them that only warm up the recurrent state.
-        ends: the windows' last transition slots instead of drawing them (tests).
     """
-    from gymkit.replay.memory import FIRST, TERMINATED, TRUNCATED, VALID
-
     w = int(burn_in) + int(sequence_length)
-    e = memory.sample_indices(rng, batch_size) if ends is None else np.asarray(ends, np.int64)
+    e = memory.sample_indices(rng, batch_size)
     cap = memory.stream_capacity
     offsets = np.arange(-(w - 1), 2)  # positions 0..W: slots e-W+1 .. e+1
-    slots = memory._ring(e[:, None], offsets[None, :])
+    slots = memory.ring(e[:, None], offsets[None, :])
     flags = memory.flags[slots]
     # How far back from e the ring still holds this stream's history: ``age`` slots are older
     # than e (fewer when full and stacked: the oldest stack_size-1 slots lost their stacks).
@@ -112,7 +106,7 @@ def sample_sequences(memory: ReplayMemory, rng: np.random.Generator, batch_size:
     going = np.ones(len(e), dtype=bool)
     prev = e
     for j in range(1, length):
-        nxt = memory._ring(e, j)
+        nxt = memory.ring(e, j)
         going &= ((memory.flags[prev] & (TERMINATED | TRUNCATED)) == 0)
         going &= ((memory.flags[nxt] & VALID) != 0) & ((memory.flags[nxt] & FIRST) == 0)
         going &= age + j < filled
@@ -122,5 +116,4 @@ def sample_sequences(memory: ReplayMemory, rng: np.random.Generator, batch_size:
     loss_weights = np.where(loss_mask, 1.0 / coverage, 0.0).astype(np.float32)
     observations = memory.stack(slots.reshape(-1)).reshape(len(e), w + 1, *memory.observation_shape)
     return SequenceSample(observations, mask, memory.actions[slots[:, :w]].copy(),
-                          memory.rewards[slots[:, :w]].copy(), discounts, loss_mask, slots,
-                          loss_weights)
+                          memory.rewards[slots[:, :w]].copy(), discounts, loss_mask, loss_weights)

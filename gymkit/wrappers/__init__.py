@@ -13,7 +13,6 @@ wrappers (``AtariPreprocessing``, ``FrameStackObservation``) are named the same 
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import gymnasium as gym
@@ -64,11 +63,13 @@ def resolve_wrapper(name: str) -> type[gym.Wrapper]:
                 f"{', '.join(WRAPPERS)} (or 'module:Class')"
             )
         target = name
-    module_name, _, attr = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot load wrapper '{name}' ({exc}): check module:Class") from None
+    from gymkit.imports import import_path
+
+    cls = import_path(target, "wrapper", ConfigError)
+    if not (isinstance(cls, type) and issubclass(cls, gym.Wrapper)):
+        raise ConfigError(f"wrapper '{name}' resolves to {cls!r}, which is not a gymnasium.Wrapper subclass: "
+                          "give a wrapper class as module:Class")
+    return cls
 
 
 def apply_wrappers(env: gym.Env, specs: Any) -> gym.Env:

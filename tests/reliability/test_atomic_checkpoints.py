@@ -38,7 +38,8 @@ def test_checkpoints_are_sealed_and_pruned(run):
     assert len(dirs) == 2  # keep the last two
     manifest = verify_folder(dirs[-1])
     assert manifest["format_version"] == FORMAT_VERSION
-    assert set(manifest["files"]) >= {"agent.json", "loop_state.json", "spaces.pkl"}
+    assert set(manifest["files"]) >= {"agent.json", "loop_state.json", "spaces.json"}
+    assert "spaces.pkl" not in manifest["files"]  # no pickle in a run directory (issue 15)
 
 
 def _damage(folder, how):
@@ -46,7 +47,7 @@ def _damage(folder, how):
         p = folder / "agent.json"
         p.write_bytes(p.read_bytes()[:10])
     elif how == "flip":
-        p = folder / "spaces.pkl"
+        p = folder / "spaces.json"
         data = bytearray(p.read_bytes())
         data[len(data) // 2] ^= 0xFF
         p.write_bytes(bytes(data))
@@ -62,7 +63,7 @@ def _damage(folder, how):
 
 @pytest.mark.parametrize("how, fragment", [
     ("truncate", "agent.json fails its checksum"),
-    ("flip", "spaces.pkl fails its checksum"),
+    ("flip", "spaces.json fails its checksum"),
     ("missing", "loop_state.json is missing"),
     ("manifest", "MANIFEST.json is corrupt"),
     ("version", f"format version 999, but this gymkit reads version {FORMAT_VERSION}"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -34,32 +34,11 @@ from gymkit.replay import ReplayMemory
 STATE_FILE = "dqn_state.json"
 
 
-def detect_frame_stack(env: gym.Env, observation_shape: tuple[int, ...]) -> tuple[int, str]:
-    """``(stack_size, padding)`` of the outermost FrameStackObservation, or ``(1, "reset")``.
-
-    Only a stack whose frames make up the observation's leading axis counts (a wrapper that
-    reshapes on top of it would break the replay's rebuilding, so the replay then stores
-    whole observations).
-    """
-    from gymnasium.wrappers import FrameStackObservation
-
-    layer: Any = env
-    while layer is not None:
-        if isinstance(layer, FrameStackObservation):
-            ok = (layer.padding_type in ("reset", "zero") and observation_shape[:1] == (layer.stack_size,)
-                  and observation_shape[1:] == tuple(layer.env.observation_space.shape))
-            return (int(layer.stack_size), str(layer.padding_type)) if ok else (1, "reset")
-        layer = getattr(layer, "env", None)
-    return 1, "reset"
-
-
 class DQNAgent(Agent):
     """Deep Q-Learning with an actor/critic (online/target) pair (TensorFlow)."""
 
     config_cls = DQNConfig
     config: DQNConfig
-    state_files: ClassVar[tuple[str, ...]] = (
-        "critic.weights.h5", "actor.weights.h5", "optimizer.npz", STATE_FILE, "replay")
 
     @classmethod
     def check_spaces(cls, observation_space: gym.Space, action_space: gym.Space) -> None:
@@ -70,7 +49,8 @@ class DQNAgent(Agent):
                  *, seed: int) -> None:
         super().__init__(observation_space, action_space, config, seed=seed)
         from gymkit.agents.dqn.learner import Learner
-        from gymkit.agents.dqn.networks import NumpyQ, q_network
+        from gymkit.agents.dqn.networks import q_network, q_values_function
+        from gymkit.agents.nn.numpy_forward import NumpyForward
 
         self.check_spaces(observation_space, action_space)
         self.n_actions = int(action_space.n)
@@ -116,9 +96,8 @@ class DQNAgent(Agent):
             self._numpy_q = self._tf_q = None
             self._carried = CarriedState(playing, self.obs_shape, self.obs_dtype)
             return
-        self._numpy_q = NumpyQ.from_model(playing)  # None unless a small dense net
-        self._tf_q = None if self._numpy_q else self.learner.q_values_fn(
-            playing, self.obs_shape, self.obs_dtype)
+        self._numpy_q = NumpyForward.from_model(playing)  # None unless a plain dense net
+        self._tf_q = None if self._numpy_q else q_values_function(playing, self.obs_shape, self.obs_dtype)
 
     # -- acting ---------------------------------------------------------------------------
 
@@ -183,6 +162,8 @@ class DQNAgent(Agent):
     def bind_env(self, env: gym.Env) -> None:
         """Detect frame stacking and check the replay's projected size before any step."""
         if self.config.replay_stack == 0:
+            from gymkit.envs.factory import detect_frame_stack
+
             self.stack_size, self.padding = detect_frame_stack(env, self.obs_shape)
         # A one-slot-per-stream probe runs the memory check on the full projected size.
         self._make_replay(num_streams=1, check_only=True)
@@ -193,6 +174,8 @@ class DQNAgent(Agent):
             bytes_per_slot = ReplayMemory.slot_bytes(self.obs_shape, self.obs_dtype, self.stack_size)
             ReplayMemory.check_memory(capacity, bytes_per_slot)
             return None
+        # each stream's ring must hold one whole stack plus a transition and its next frame
+        # (stack_size + 2 slots), the smallest ring ReplayMemory accepts
         return ReplayMemory(max(capacity, num_streams * (self.stack_size + 2)), self.obs_shape,
                             self.obs_dtype, stack_size=self.stack_size, padding=self.padding,
                             num_streams=num_streams)
@@ -215,13 +198,14 @@ class DQNAgent(Agent):
             return {}
         self.next_round_at = next_round_at
         g, b = due * c.gradient_steps, c.batch_size
+        copies = int(self.learner.copies.numpy())
         if self.recurrent:
             loss, q_mean = self._train_sequences(g, b)
         else:
             loss, q_mean = self._train_transitions(g, b)
-        before, self.train_steps = self.train_steps, self.train_steps + g
-        copied = before // c.copy_steps != self.train_steps // c.copy_steps
-        self._numpy_stale = c.act_with == "critic" or copied
+        # the learner's counter is the one that schedules copies; this is its mirror for epsilon
+        self.train_steps = int(self.learner.train_steps.numpy())
+        self._numpy_stale = c.act_with == "critic" or int(self.learner.copies.numpy()) != copies
         return {"loss": float(loss), "q_mean": float(q_mean), "epsilon": self.epsilon(),
                 "train_steps": float(self.train_steps)}
 
@@ -259,8 +243,10 @@ class DQNAgent(Agent):
         """Weights, optimizer variables, counters, RNG state and the replay memory."""
         directory = Path(directory)
         self._save_weights_and_counters(directory, policy_only=False)
+        from gymkit.safe_files import save_npz
+
         opt_vars = {f"v{i}": v.numpy() for i, v in enumerate(self.learner.optimizer.variables)}
-        np.savez(directory / "optimizer.npz", **opt_vars)
+        save_npz(directory / "optimizer.npz", opt_vars)
         if self.replay is not None:
             self.replay.save(directory / "replay")
 
@@ -282,14 +268,27 @@ class DQNAgent(Agent):
         (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
 
     def load_state(self, directory: Path) -> None:
+        from gymkit.errors import RunDirError
+        from gymkit.safe_files import load_keras_weights, load_npz, read_json
+
         directory = Path(directory)
-        self.critic.load_weights(directory / "critic.weights.h5")
-        self.actor.load_weights(directory / "actor.weights.h5")
-        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        load_keras_weights(self.critic, directory / "critic.weights.h5")
+        load_keras_weights(self.actor, directory / "actor.weights.h5")
+        state = read_json(directory / STATE_FILE)
+        if not isinstance(state, dict):
+            raise RunDirError(f"{directory / STATE_FILE} is not a JSON object: restore it from a copy")
         if not state.get("policy_only", False):
-            with np.load(directory / "optimizer.npz") as saved:
-                for i, var in enumerate(self.learner.optimizer.variables):
-                    var.assign(saved[f"v{i}"])
+            saved = load_npz(directory / "optimizer.npz", finite="all")
+            variables = self.learner.optimizer.variables
+            if set(saved) != {f"v{i}" for i in range(len(variables))}:
+                raise RunDirError(f"{directory / 'optimizer.npz'} holds {len(saved)} arrays, this agent's optimizer "
+                                  f"{len(variables)}: it was saved by another config; restore it from a copy")
+            for i, var in enumerate(variables):
+                value = saved[f"v{i}"]
+                if tuple(value.shape) != tuple(var.shape):
+                    raise RunDirError(f"{directory / 'optimizer.npz'} member v{i} has shape {value.shape}, the "
+                                      f"optimizer's variable {tuple(var.shape)}: restore it from a copy")
+                var.assign(value)
         self.env_steps, self.train_steps = state["env_steps"], state["train_steps"]
         self.learner.train_steps.assign(self.train_steps)
         self.next_round_at = state["next_round_at"]

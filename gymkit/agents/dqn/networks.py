@@ -2,10 +2,10 @@
 
 ``q_network`` is the book's name: a function building one DQN. The agent builds two of the
 same architecture, the critic (learns) and the actor (a copy refreshed every
-``copy_steps``), and ``copy_critic_to_actor`` assigns every critic variable to the actor's.
+``copy_steps``, :func:`gymkit.agents.dqn.targets.copy_critic_to_actor`).
 
-For small dense networks acting goes through NumPy (:class:`NumpyQ`): a Keras call costs
-milliseconds per step, a NumPy forward pass of a 4-256-256-2 MLP tens of microseconds.
+For small dense networks acting goes through NumPy
+(:class:`gymkit.agents.nn.numpy_forward.NumpyForward`, shared with REINFORCE).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import functools
 from typing import Any
 
 import numpy as np
+
+from gymkit.agents.nn.heads import dueling_q
 
 
 def q_network(
@@ -63,6 +65,7 @@ def q_network(
                          dtype=features_model.inputs[0].dtype, name="observations")
     features = features_model(inputs)
     # He initialisation for the head too, as the book's variance_scaling_initializer.
+    # the head's seeds start 10,000 above the encoder's, so no two initializers share a stream
     base = 10_000 if seed is None else seed + 10_000
 
     def init(offset: int) -> Any:
@@ -88,7 +91,7 @@ def _dueling_layer() -> type:
 
         def call(self, inputs: list[Any]) -> Any:
             value, advantages = inputs
-            return value + advantages - keras.ops.mean(advantages, axis=1, keepdims=True)
+            return dueling_q(value, advantages, keras.ops)
 
     return _DuelingCombine
 
@@ -125,72 +128,16 @@ def _leaf_layers(model: Any) -> list[Any]:
     return out
 
 
-def copy_critic_to_actor(critic: Any, actor: Any) -> None:
-    """Assign every critic variable to the actor's (the book's ``copy_critic_to_actor`` op)."""
-    for actor_var, critic_var in zip(actor.weights, critic.weights, strict=True):
-        actor_var.assign(critic_var)
+def q_values_function(model: Any, observation_shape: tuple[int, ...], observation_dtype: Any) -> Any:
+    """A ``tf.function`` ``observations -> Q-values`` of ``model`` with a fixed input signature
+    (traced once), for networks the NumPy path cannot run."""
+    import tensorflow as tf
 
+    spec = tf.TensorSpec([None, *observation_shape], tf.as_dtype(observation_dtype))
+    cast = model.inputs[0].dtype
 
-_ACTIVATIONS = {
-    "relu": lambda x: np.maximum(x, 0.0, out=x),
-    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
-    "tanh": np.tanh,
-    "linear": lambda x: x,
-}
+    @tf.function(input_signature=[spec])
+    def q_values(observations: Any) -> Any:
+        return model(tf.cast(observations, cast), training=False)
 
-
-class NumpyQ:
-    """A NumPy forward pass of a dense Q-network (MLP encoder, plain or dueling head).
-
-    Build with :meth:`from_model`, which returns None for anything but Dense/Flatten layers
-    with relu/elu/tanh/linear activations; call :meth:`refresh` after the weights change.
-    """
-
-    def __init__(self, layers: list[tuple[Any, str]], dueling: bool) -> None:
-        self.layers = layers  # (keras Dense layer, activation name), in order
-        self.dueling = dueling
-        self.params: list[tuple[np.ndarray, np.ndarray]] = []
-        self.refresh()
-
-    @classmethod
-    def from_model(cls, model: Any) -> NumpyQ | None:
-        import keras
-
-        layers: list[tuple[Any, str]] = []
-
-        def walk(layer: Any) -> bool:
-            if isinstance(layer, keras.Model):
-                return all(walk(sub) for sub in layer.layers)
-            if isinstance(layer, keras.layers.InputLayer | keras.layers.Flatten):
-                return True
-            if isinstance(layer, keras.layers.Dense):
-                act = getattr(layer.activation, "__name__", "")
-                if act not in _ACTIVATIONS or not layer.use_bias:
-                    return False
-                layers.append((layer, act))
-                return True
-            return layer.name == "dueling"
-
-        if not walk(model):
-            return None
-        dueling = any(layer.name == "dueling" for layer in model.layers)
-        return cls(layers, dueling)
-
-    def refresh(self) -> None:
-        """Read the current weights out of the Keras variables."""
-        self.params = [(np.asarray(layer.kernel.numpy(), dtype=np.float32),
-                        np.asarray(layer.bias.numpy(), dtype=np.float32)) for layer, _ in self.layers]
-        n_body = len(self.layers) - (2 if self.dueling else 1)
-        self._body = [(k, b, _ACTIVATIONS[act]) for (k, b), (_, act)
-                      in zip(self.params[:n_body], self.layers[:n_body], strict=True)]
-
-    def __call__(self, observations: np.ndarray) -> np.ndarray:
-        x = np.asarray(observations, dtype=np.float32).reshape(len(observations), -1)
-        for kernel, bias, activation in self._body:
-            x = activation(x @ kernel + bias)
-        if not self.dueling:
-            kernel, bias = self.params[-1]
-            return x @ kernel + bias
-        (vk, vb), (ak, ab) = self.params[-2], self.params[-1]
-        advantages = x @ ak + ab
-        return (x @ vk + vb) + advantages - advantages.mean(axis=1, keepdims=True)
+    return q_values

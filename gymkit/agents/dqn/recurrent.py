@@ -38,8 +38,10 @@ import numpy as np
 import tensorflow as tf
 
 from gymkit.agents.dqn.config import DQNConfig
-from gymkit.agents.dqn.learner import make_optimizer
-from gymkit.agents.dqn.networks import copy_critic_to_actor
+from gymkit.agents.dqn.targets import GStepTrainer, td_loss_terms, td_targets
+from gymkit.agents.nn.carried import CarriedStates
+from gymkit.agents.nn.heads import dueling_q
+from gymkit.agents.nn.numpy_forward import ACTIVATIONS, NumpyForward
 from gymkit.encoders.numpy_step import NumpyRecurrentStep
 
 
@@ -62,6 +64,7 @@ class RecurrentQNetwork(keras.Model):
         self.supports_masking = True  # the mask goes to the encoder's recurrent layers
         self.encoder = encoder
         self.dueling = bool(dueling)
+        # as the feed-forward head: 10,000 above the encoder's seed, a stream of its own
         base = 10_000 if seed is None else seed + 10_000
 
         def init(offset: int) -> Any:  # He init, as the feed-forward head (the book's)
@@ -79,9 +82,7 @@ class RecurrentQNetwork(keras.Model):
         """Q-values from features, on the last axis (``(B, H)`` or ``(B, T, H)``)."""
         if not self.dueling:
             return self.q_head(features)
-        advantages = self.advantage_head(features)
-        return self.value_head(features) + advantages - keras.ops.mean(advantages, axis=-1,
-                                                                       keepdims=True)
+        return dueling_q(self.value_head(features), self.advantage_head(features), keras.ops)
 
     def unroll(self, sequences: Any, mask: Any = None, initial_state: Any = None,
                training: bool = False) -> tuple[Any, Any]:
@@ -103,20 +104,16 @@ class RecurrentQNetwork(keras.Model):
         return self.encoder.get_initial_state(batch_size)
 
 
-class RecurrentLearner:
-    """Owns the critic's optimizer and the graph-compiled sequence update (see the module doc).
+class RecurrentLearner(GStepTrainer):
+    """The sequence loss (see the module doc) for the shared G-step trainer.
 
     ``train(observations (G, B, W+1, *obs), mask (G, B, W+1), actions, rewards, discounts,
-    loss_weights (G, B, W))`` runs G gradient steps in one graph call, copying the critic to the
-    actor every ``copy_steps`` training steps, and returns the mean loss and mean Q(s, a).
+    loss_weights (G, B, W))`` runs G gradient steps in one graph call
+    (:class:`~gymkit.agents.dqn.targets.GStepTrainer`) and returns the mean loss and mean Q(s, a).
     """
 
     def __init__(self, critic: RecurrentQNetwork, actor: RecurrentQNetwork, config: DQNConfig,
                  observation_shape: tuple[int, ...], observation_dtype: Any) -> None:
-        self.critic, self.actor, self.config = critic, actor, config
-        self.optimizer = make_optimizer(config)
-        self.optimizer.build(critic.trainable_variables)
-        self.train_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_steps")
         seq = [None, None, None]  # (G, B, W+1) or (G, B, W)
         signature = [
             tf.TensorSpec([*seq, *observation_shape], tf.as_dtype(observation_dtype)),
@@ -126,15 +123,7 @@ class RecurrentLearner:
             tf.TensorSpec(seq, tf.float32),
             tf.TensorSpec(seq, tf.float32),
         ]
-        self.train = tf.function(self._train, input_signature=signature,
-                                 jit_compile=config.jit_compile or None)
-        #: ``(loss, mean Q)`` of one batch of windows, without training (tests, diagnostics)
-        self.td_loss = tf.function(self._td_loss, input_signature=[
-            tf.TensorSpec(spec.shape[1:], spec.dtype) for spec in signature])
-
-    def copy_critic_to_actor(self) -> None:
-        """Assign the critic's weights to the actor (the book's copy op)."""
-        copy_critic_to_actor(self.critic, self.actor)
+        super().__init__(critic, actor, config, self._loss, signature)
 
     def _critic_q(self, observations: Any, mask: Any) -> Any:
         """Critic Q-values at positions ``burn_in .. W`` (B, W+1-burn_in, A); the burn-in
@@ -147,50 +136,21 @@ class RecurrentLearner:
         return self.critic.unroll(observations[:, burn:], mask[:, burn:], initial_state=state,
                                   training=True)[0]
 
-    def _td_loss(self, observations: Any, mask: Any, actions: Any, rewards: Any, discounts: Any,
-                 loss_weights: Any) -> tuple[Any, Any]:
+    def _loss(self, observations: Any, mask: Any, actions: Any, rewards: Any, discounts: Any,
+              loss_weights: Any) -> tuple[Any, Any]:
         """``(loss, mean Q(s, a))``: the weighted mean over the loss positions of a batch of
         windows (``loss_weights`` is 0 off them)."""
         burn = self.config.burn_in
         observations = tf.cast(observations, tf.float32)
         next_q = self.actor.unroll(observations, mask, training=False)[0][:, burn + 1:]
         q_all = self._critic_q(observations, mask)
-        if self.config.double_dqn:  # the critic picks a', the actor rates it
-            best = tf.argmax(tf.stop_gradient(q_all[:, 1:]), axis=-1, output_type=tf.int32)
-            next_value = tf.gather(next_q, best, axis=2, batch_dims=2)
-        else:
-            next_value = tf.reduce_max(next_q, axis=-1)
-        y = tf.stop_gradient(rewards[:, burn:] + discounts[:, burn:] * next_value)
+        picker = tf.stop_gradient(q_all[:, 1:]) if self.config.double_dqn else None
+        y = td_targets(rewards[:, burn:], discounts[:, burn:], next_q, picker)
         q_taken = tf.gather(q_all[:, :-1], actions[:, burn:], axis=2, batch_dims=2)
         weights = loss_weights[:, burn:]
         count = tf.maximum(tf.reduce_sum(weights), 1e-6)
-        error = y - q_taken
-        if self.config.loss == "huber":
-            abs_error = tf.abs(error)
-            per_step = tf.where(abs_error < 1.0, 0.5 * tf.square(error), abs_error - 0.5)
-        else:
-            per_step = tf.square(error)
+        per_step = td_loss_terms(y - q_taken, self.config.loss)
         return tf.reduce_sum(per_step * weights) / count, tf.reduce_sum(q_taken * weights) / count
-
-    def _train(self, observations: Any, mask: Any, actions: Any, rewards: Any, discounts: Any,
-               loss_weights: Any) -> tuple[Any, Any]:
-        n = tf.shape(actions)[0]
-        loss_sum = tf.constant(0.0)
-        q_sum = tf.constant(0.0)
-        for g in tf.range(n):
-            with tf.GradientTape() as tape:
-                loss, q_mean = self._td_loss(observations[g], mask[g], actions[g], rewards[g],
-                                             discounts[g], loss_weights[g])
-            variables = self.critic.trainable_variables
-            grads = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-            loss_sum += loss
-            q_sum += q_mean
-            self.train_steps.assign_add(1)
-            if self.train_steps % self.config.copy_steps == 0:
-                self.copy_critic_to_actor()
-        count = tf.cast(n, tf.float32)
-        return loss_sum / count, q_sum / count
 
 
 class CarriedState:
@@ -214,67 +174,45 @@ class CarriedState:
         #: the step in NumPy (gymkit's recurrent encoders; None: the tf.function steps), far
         #: cheaper than a graph dispatch per env step; :meth:`refresh` after weights change
         self.numpy_step = NumpyRecurrentStep.from_encoder(model.encoder)
-        self._heads: list[tuple[np.ndarray, np.ndarray]] = []
+        #: the linear heads in NumPy (V and A when dueling), after the NumPy step
+        self.numpy_heads: NumpyForward | None = None
+        if self.numpy_step is not None:
+            m = model
+            heads = [m.value_head, m.advantage_head] if m.dueling else [m.q_head]
+            self.numpy_heads = NumpyForward([(h.kernel, h.bias, ACTIVATIONS["linear"]) for h in heads],
+                                            dueling=m.dueling)
         self.refresh()
-        #: explore flag -> per layer, per state tensor, an array (num_envs, units)
-        self.states: dict[bool, list[list[np.ndarray]]] = {}
+        self.carried = CarriedStates(self.units)
 
     def refresh(self) -> None:
         """Re-copy the playing network's weights into the NumPy step (after an update,
         a critic-to-actor copy or a load)."""
-        if self.numpy_step is None:
-            return
-        self.numpy_step.refresh()
-        m = self.model
-        heads = [m.value_head, m.advantage_head] if m.dueling else [m.q_head]
-        self._heads = [(np.asarray(h.kernel, np.float32), np.asarray(h.bias, np.float32))
-                       for h in heads]
-
-    def _numpy_q(self, observations: np.ndarray, rows: Any) -> tuple[np.ndarray, Any]:
-        """The NumPy twin of ``model.step``: the heads are linear (``Q = V + A - mean_a A``)."""
-        features, new = self.numpy_step(observations, rows)
-        if len(self._heads) == 1:
-            kernel, bias = self._heads[0]
-            return features @ kernel + bias, new
-        (v_kernel, v_bias), (a_kernel, a_bias) = self._heads
-        advantages = features @ a_kernel + a_bias
-        return features @ v_kernel + v_bias + advantages - advantages.mean(axis=1, keepdims=True), new
+        if self.numpy_step is not None:
+            self.numpy_step.refresh()
+            self.numpy_heads.refresh()
 
     def stream(self, explore: bool, size: int = 0) -> list[list[np.ndarray]]:
-        """The state arrays of one stream, grown with zero rows to at least ``size`` envs."""
-        state = self.states.get(explore)
-        have = 0 if state is None else len(state[0][0])
-        if state is None or size > have:
-            grow = max(size - have, 0)
-            zeros = [[np.zeros((grow, u), np.float32) for u in layer] for layer in self.units]
-            state = zeros if state is None else [
-                [np.concatenate([a, b]) for a, b in zip(old, new, strict=True)]
-                for old, new in zip(state, zeros, strict=True)]
-            self.states[explore] = state
-        return state
+        """The state arrays of one stream (see :class:`~gymkit.agents.nn.carried.CarriedStates`)."""
+        return self.carried.stream(explore, size)
 
     def reset(self, env_ids: np.ndarray, explore: bool) -> None:
         """Zero the state rows of ``env_ids`` (their episodes start now)."""
-        ids = np.asarray(env_ids, np.int64)
-        if len(ids) == 0:
-            return
-        for layer in self.stream(explore, int(ids.max()) + 1):
-            for array in layer:
-                array[ids] = 0.0
+        self.carried.reset(env_ids, explore)
 
     def q_values(self, observations: np.ndarray, explore: bool,
                  env_ids: np.ndarray | None = None) -> np.ndarray:
         """Q-values of one env step for rows ``env_ids`` (default ``0..n-1``), advancing their state."""
         observations = np.asarray(observations, self.obs_dtype)
         ids = np.arange(len(observations)) if env_ids is None else np.asarray(env_ids, np.int64)
-        state = self.stream(explore, int(ids.max()) + 1 if len(ids) else 0)
-        rows = [[array[ids] for array in layer] for layer in state]
+        return self.carried.advance(explore, ids, lambda rows: self._step_rows(observations, rows))
+
+    def _numpy_q(self, observations: np.ndarray, rows: Any) -> tuple[np.ndarray, Any]:
+        """The NumPy twin of ``model.step``: the encoder's NumPy step, then the linear heads."""
+        features, new = self.numpy_step(observations, rows)
+        return self.numpy_heads(features), new
+
+    def _step_rows(self, observations: np.ndarray, rows: Any) -> tuple[np.ndarray, Any]:
         if self.numpy_step is not None:
-            q, new = self._numpy_q(observations, rows)
-        else:
-            q, new = self._step(observations, rows)
-            q, new = q.numpy(), [[value.numpy() for value in layer] for layer in new]
-        for layer, new_layer in zip(state, new, strict=True):
-            for array, value in zip(layer, new_layer, strict=True):
-                array[ids] = value
-        return q
+            return self._numpy_q(observations, rows)
+        q, new = self._step(observations, rows)
+        return q.numpy(), [[value.numpy() for value in layer] for layer in new]

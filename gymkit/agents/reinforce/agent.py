@@ -32,6 +32,7 @@ from gymkit.agents.base import (
     require_box_observations,
     require_discrete_actions,
 )
+from gymkit.agents.nn.carried import CarriedStates
 from gymkit.agents.reinforce.config import ReinforceConfig
 from gymkit.agents.reinforce.returns import padded_discounted_returns
 
@@ -73,7 +74,6 @@ class ReinforceAgent(Agent):
     """
 
     config_cls = ReinforceConfig
-    state_files = ("policy.weights.h5", "value.weights.h5", OPTIMIZER_FILE, EPISODES_FILE, STATE_FILE)
 
     def __init__(
         self,
@@ -99,7 +99,8 @@ class ReinforceAgent(Agent):
         #: a recurrent policy carries a hidden state per env through each episode
         self.stateful = self.learner.recurrent
         # one state per stream: training (explore=True) and evaluation (explore=False)
-        self._states: dict[bool, list[list[np.ndarray]]] = {}
+        self._carried = CarriedStates([[int(t.shape[1]) for t in layer] for layer in self.learner.initial_state(1)]
+                                      ) if self.stateful else None
 
     @classmethod
     def check_spaces(cls, observation_space: gym.Space, action_space: gym.Space) -> None:
@@ -110,38 +111,15 @@ class ReinforceAgent(Agent):
 
     def episode_start(self, env_ids: np.ndarray, *, explore: bool) -> None:
         """Zero the recurrent state of these envs (nothing to do for a feed-forward policy)."""
-        if not self.stateful:
-            return
-        ids = np.asarray(env_ids, np.int64)
-        state = self._stream_state(explore, int(ids.max()) + 1 if len(ids) else 0)
-        for layer in state:
-            for t in layer:
-                t[ids] = 0.0
-
-    def _stream_state(self, explore: bool, size: int) -> list[list[np.ndarray]]:
-        """The state rows of one stream, grown (with zero rows) to at least ``size`` envs."""
-        state = self._states.get(explore)
-        have = 0 if state is None else len(state[0][0])
-        if size > have:
-            extra = self.learner.initial_state(size - have)
-            state = extra if state is None else [
-                [np.concatenate([a, b]) for a, b in zip(la, lb, strict=True)]
-                for la, lb in zip(state, extra, strict=True)]
-            self._states[explore] = state
-        return self._states[explore]
+        if self._carried is not None:
+            self._carried.reset(env_ids, explore)
 
     def _logits(self, observations: np.ndarray, explore: bool, env_ids: np.ndarray | None) -> np.ndarray:
         observations = np.asarray(observations)
-        if not self.stateful:
+        if self._carried is None:
             return self.learner.logits(observations)
         ids = np.arange(len(observations)) if env_ids is None else np.asarray(env_ids, np.int64)
-        state = self._stream_state(explore, int(ids.max()) + 1)
-        rows = [[t[ids] for t in layer] for layer in state]
-        logits, rows = self.learner.logits_step(observations, rows)
-        for layer, new_layer in zip(state, rows, strict=True):
-            for t, new in zip(layer, new_layer, strict=True):
-                t[ids] = new
-        return logits
+        return self._carried.advance(explore, ids, lambda rows: self.learner.logits_step(observations, rows))
 
     def policy_probabilities(self, observations: np.ndarray, action_mask: np.ndarray | None = None,
                              *, explore: bool = False, env_ids: np.ndarray | None = None) -> np.ndarray:
@@ -264,12 +242,14 @@ class ReinforceAgent(Agent):
 
     def save_state(self, directory: Path) -> None:
         directory = Path(directory)
+        from gymkit.safe_files import save_npz
+
         for name, model in self.learner.weights_files().items():
             model.save_weights(directory / name)
-        np.savez(directory / OPTIMIZER_FILE, **self.learner.optimizer_variables())
+        save_npz(directory / OPTIMIZER_FILE, self.learner.optimizer_variables())
         # Episodes not learnt from yet (complete ones wait for the batch to fill; open ones
         # are cut by the checkpoint), so a resumed run learns from the same batches.
-        np.savez(directory / EPISODES_FILE, **_pack_episodes(self._complete, self._open))
+        save_npz(directory / EPISODES_FILE, _pack_episodes(self._complete, self._open))
         state: dict[str, Any] = {
             "updates": self.updates,
             "episodes": self.episodes,
@@ -281,18 +261,18 @@ class ReinforceAgent(Agent):
         (directory / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
 
     def load_state(self, directory: Path) -> None:
+        from gymkit.safe_files import load_keras_weights, load_npz, read_json
+
         directory = Path(directory)
         for name, model in self.learner.weights_files().items():
-            model.load_weights(directory / name)
-        with np.load(directory / OPTIMIZER_FILE) as arrays:
-            self.learner.set_optimizer_variables(dict(arrays))
-        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+            load_keras_weights(model, directory / name)
+        self.learner.set_optimizer_variables(load_npz(directory / OPTIMIZER_FILE, finite="all"))
+        state = read_json(directory / STATE_FILE)
         self.updates, self.episodes, self.steps = state["updates"], state["episodes"], state["steps"]
         self.rng.bit_generator.state = state["rng"]
         self.eval_rng.bit_generator.state = state["eval_rng"]
         self.learner.return_moments = state["return_moments"]
-        with np.load(directory / EPISODES_FILE) as arrays:
-            self._complete, self._open = _unpack_episodes(dict(arrays))
+        self._complete, self._open = _unpack_episodes(load_npz(directory / EPISODES_FILE))
         self.learner.refresh()
 
 

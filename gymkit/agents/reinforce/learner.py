@@ -31,14 +31,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gymkit.agents.nn.numpy_forward import ACTIVATIONS, NumpyForward
+from gymkit.agents.nn.optimizers import make_optimizer
 from gymkit.agents.reinforce.networks import (
-    NumpyForward,
     RecurrentHead,
     build_policy,
     build_value,
-    dense_chain,
     is_recurrent,
-    make_optimizer,
 )
 from gymkit.encoders.numpy_step import NumpyRecurrentStep
 from gymkit.errors import ConfigError
@@ -67,11 +66,16 @@ class ReinforceLearner:
 
         #: a recurrent encoder: the policy reads whole episodes, (B, T, *obs) -> (B, T, A)
         self.recurrent = is_recurrent(self.policy)
+        #: running first and second moments of the returns, for the value's units
+        self.return_moments: list[float] | None = None
+        self._build_graph_functions()
+        self._build_numpy_paths()
+
+    def _build_graph_functions(self) -> None:
+        """The ``tf.function`` acting passes and the update, each with a fixed signature."""
         obs_spec = tf.TensorSpec((None, *self.obs_shape), self.obs_dtype)
         batch_obs_spec = tf.TensorSpec((None, None, *self.obs_shape), self.obs_dtype)
         self._tf_values = None
-        #: running first and second moments of the returns, for the value's units
-        self.return_moments: list[float] | None = None
         if self.recurrent:
             state_spec = tf.nest.map_structure(lambda t: tf.TensorSpec((None, t.shape[1]), tf.float32),
                                                self.policy.get_initial_state(1))
@@ -104,23 +108,27 @@ class ReinforceLearner:
             ],
         )
 
-        chain = dense_chain(self.policy) if config.act_backend != "tf" and not self.recurrent else None
+    def _build_numpy_paths(self) -> None:
+        """NumPy twins of the acting passes for dense policies and gymkit's recurrent
+        encoders (``act_backend``: auto uses them when they exist, numpy requires them)."""
+        config = self.config
+        numpy_ok = config.act_backend != "tf"
+        self._np_logits = NumpyForward.from_model(self.policy) if numpy_ok and not self.recurrent else None
         #: a recurrent policy's step in NumPy (our recurrent encoders only), and its head
         self._np_step = self._np_head = None
         if isinstance(self.policy, RecurrentHead) and config.act_backend != "tf":
             self._np_step = NumpyRecurrentStep.from_encoder(self.policy.encoder)
             if self._np_step is not None:  # the head is linear: logits = features.W + b
                 head = self.policy.head
-                self._np_head = NumpyForward([(head.kernel, head.bias, lambda x: x)])
-        if config.act_backend == "numpy" and chain is None and self._np_step is None:
+                self._np_head = NumpyForward([(head.kernel, head.bias, ACTIVATIONS["linear"])])
+        if config.act_backend == "numpy" and self._np_logits is None and self._np_step is None:
             raise ConfigError(
                 f"act_backend='numpy' needs a dense-only policy network or one of gymkit's "
                 f"recurrent encoders, but encoder {config.encoder!r} has other layers: "
                 "use act_backend=auto or tf"
             )
-        self._np_logits = NumpyForward(chain) if chain is not None else None
-        value_chain = dense_chain(self.value) if self.value is not None and chain else None
-        self._np_values = NumpyForward(value_chain) if value_chain is not None else None
+        value_ok = self.value is not None and self._np_logits is not None
+        self._np_values = NumpyForward.from_model(self.value) if value_ok else None
 
     # -- acting --------------------------------------------------------------------------
 
@@ -209,18 +217,8 @@ class ReinforceLearner:
             logits = tf.where(allowed > 0, logits, tf.fill(tf.shape(logits), _FORBIDDEN))
             log_probs = tf.nn.log_softmax(logits)
             chosen = tf.gather(log_probs, actions, batch_dims=2)  # log pi(a_t | s_t)
-            scores = returns
-            value_loss = tf.constant(0.0)
-            if self.value is not None:
-                mu, sigma = value_units[0], value_units[1]
-                v = tf.reshape(per_step(self.value, 1), [batch, horizon])
-                scores = returns - (mu + sigma * v)  # A = G - V(s)
-                value_loss = masked_mean(tf.square((returns - mu) / sigma - v))  # in sigma units
-            if config.normalize_scores:
-                mean = masked_mean(scores)
-                std = tf.sqrt(masked_mean(tf.square(scores - mean)))
-                scores = (scores - mean) / (std + _EPS)
-            scores = tf.stop_gradient(scores)
+            values = None if self.value is None else tf.reshape(per_step(self.value, 1), [batch, horizon])
+            scores, value_loss = self._scores(returns, values, value_units, masked_mean)
             policy_loss = -masked_mean(scores * chosen)
             entropy = masked_mean(-tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1))
             loss = policy_loss - config.entropy_coef * entropy
@@ -229,18 +227,7 @@ class ReinforceLearner:
             # on the sum gives each network its own gradient.
             total = loss + value_loss
 
-        policy_vars = self.policy.trainable_variables
-        value_vars = self.value.trainable_variables if self.value is not None else []
-        grads = tape.gradient(total, policy_vars + value_vars)
-        policy_grads, value_grads = grads[: len(policy_vars)], grads[len(policy_vars):]
-        grad_norm = tf.linalg.global_norm(policy_grads)
-        if config.max_grad_norm is not None:
-            policy_grads, _ = tf.clip_by_global_norm(policy_grads, config.max_grad_norm, grad_norm)
-            if value_vars:
-                value_grads, _ = tf.clip_by_global_norm(value_grads, config.max_grad_norm)
-        self.policy_optimizer.apply_gradients(zip(policy_grads, policy_vars, strict=True))
-        if value_vars:
-            self.value_optimizer.apply_gradients(zip(value_grads, value_vars, strict=True))
+        grad_norm = self._apply(tape.gradient(total, self.policy.trainable_variables + self._value_variables()))
         return {
             "loss": loss,
             "policy_loss": policy_loss,
@@ -248,6 +235,39 @@ class ReinforceLearner:
             "grad_norm": grad_norm,
             "value_loss": value_loss,
         }
+
+    def _value_variables(self) -> list[Any]:
+        return self.value.trainable_variables if self.value is not None else []
+
+    def _scores(self, returns: Any, values: Any, value_units: Any, masked_mean: Any) -> tuple[Any, Any]:
+        """``(A, value loss)``: ``A = G`` or ``G - V(s)`` (``values`` in sigma units),
+        standardised with ``normalize_scores``, held constant for the policy gradient."""
+        scores = returns
+        value_loss = tf.constant(0.0)
+        if values is not None:
+            mu, sigma = value_units[0], value_units[1]
+            scores = returns - (mu + sigma * values)  # A = G - V(s)
+            value_loss = masked_mean(tf.square((returns - mu) / sigma - values))  # in sigma units
+        if self.config.normalize_scores:
+            mean = masked_mean(scores)
+            std = tf.sqrt(masked_mean(tf.square(scores - mean)))
+            scores = (scores - mean) / (std + _EPS)
+        return tf.stop_gradient(scores), value_loss
+
+    def _apply(self, grads: list[Any]) -> Any:
+        """Clip (``max_grad_norm``) and apply each network's gradients with its optimizer;
+        returns the policy gradient's global norm before clipping."""
+        policy_vars, value_vars = self.policy.trainable_variables, self._value_variables()
+        policy_grads, value_grads = grads[: len(policy_vars)], grads[len(policy_vars):]
+        grad_norm = tf.linalg.global_norm(policy_grads)
+        if self.config.max_grad_norm is not None:
+            policy_grads, _ = tf.clip_by_global_norm(policy_grads, self.config.max_grad_norm, grad_norm)
+            if value_vars:
+                value_grads, _ = tf.clip_by_global_norm(value_grads, self.config.max_grad_norm)
+        self.policy_optimizer.apply_gradients(zip(policy_grads, policy_vars, strict=True))
+        if value_vars:
+            self.value_optimizer.apply_gradients(zip(value_grads, value_vars, strict=True))
+        return grad_norm
 
     # -- saving --------------------------------------------------------------------------
 

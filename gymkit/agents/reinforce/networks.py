@@ -108,6 +108,8 @@ def build_policy(
     """
     encoder = build_encoder(observation_space, config, seed, "policy_encoder")
     init = keras.initializers.get(
+        # seed offsets keep every initializer's stream distinct from the encoder's (which uses
+        # seed itself): +10,000 the policy head, +20,000 the value encoder, +30,000 its head
         {"class_name": config.kernel_initializer, "config": {"seed": seed + 10_000}}
     )
     policy = _head(encoder, n_actions, init, "policy")
@@ -124,71 +126,3 @@ def build_value(observation_space: gym.Space, config: Any, seed: int) -> keras.M
     encoder = build_encoder(observation_space, config, seed + 20_000, "value_encoder")
     init = keras.initializers.VarianceScaling(1.0, "fan_in", "truncated_normal", seed=seed + 30_000)
     return _head(encoder, 1, init, "value")
-
-
-def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    """A Keras optimizer by the config's name."""
-    classes = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
-               "sgd": keras.optimizers.SGD}
-    return classes[name](learning_rate=learning_rate)
-
-
-# -- NumPy forward pass of dense-only networks (cheaper than a tf.function per env step) --
-
-_ACTIVATIONS = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0.0),
-    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
-    "tanh": np.tanh,
-    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-    "softplus": lambda x: np.logaddexp(0.0, x),
-    "silu": lambda x: x / (1.0 + np.exp(-x)),
-    "selu": lambda x: 1.0507009873554805
-    * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0.0))),
-}
-_ACTIVATIONS["swish"] = _ACTIVATIONS["silu"]
-
-
-def _flatten_layers(model: keras.Model) -> list[Any]:
-    out = []
-    for layer in model.layers:
-        out.extend(_flatten_layers(layer) if isinstance(layer, keras.Model) else [layer])
-    return out
-
-
-def dense_chain(model: keras.Model) -> list[tuple[keras.Variable, keras.Variable, Any]] | None:
-    """The (kernel, bias, activation) of each layer if ``model`` is a plain stack of dense
-    layers (after Input/Flatten), else None."""
-    chain = []
-    width = int(np.prod(model.input_shape[1:]))
-    for layer in _flatten_layers(model):
-        if isinstance(layer, keras.layers.InputLayer | keras.layers.Flatten):
-            continue
-        if not isinstance(layer, keras.layers.Dense) or not layer.use_bias:
-            return None
-        name = keras.activations.serialize(layer.activation)
-        name = name if isinstance(name, str) else None
-        if name not in _ACTIVATIONS or layer.kernel.shape[0] != width:
-            return None
-        chain.append((layer.kernel, layer.bias, _ACTIVATIONS[name]))
-        width = layer.kernel.shape[1]
-    return chain or None
-
-
-class NumpyForward:
-    """Evaluates a dense chain with NumPy on weights copied by :meth:`refresh`."""
-
-    def __init__(self, chain: list[tuple[keras.Variable, keras.Variable, Any]]) -> None:
-        self._chain = chain
-        self._weights: list[tuple[np.ndarray, np.ndarray, Any]] = []
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Copy the current weights (call after every update or load)."""
-        self._weights = [(np.asarray(k), np.asarray(b), f) for k, b, f in self._chain]
-
-    def __call__(self, observations: np.ndarray) -> np.ndarray:
-        x = np.asarray(observations, dtype=np.float32).reshape(len(observations), -1)
-        for kernel, bias, activation in self._weights:
-            x = activation(x @ kernel + bias)
-        return x

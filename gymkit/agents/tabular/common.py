@@ -46,21 +46,30 @@ def as_mask(action_mask: np.ndarray | None, n: int) -> np.ndarray | None:
 
 def save_tables(directory: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Write each table as ``NAME.npy`` and the counters (``meta``) as ``tabular.json``."""
+    from gymkit.safe_files import save_npy
+
     directory = Path(directory)
     for name, array in arrays.items():
-        np.save(directory / f"{name}.npy", array)
+        save_npy(directory / f"{name}.npy", array)
     (directory / STATE_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
-def load_tables(directory: Path, names: tuple[str, ...]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read back what :func:`save_tables` wrote."""
+def load_tables(directory: Path, names: tuple[str, ...], like: dict[str, np.ndarray] | None = None
+                ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read back what :func:`save_tables` wrote: numbers only (no pickle), no NaN (``-inf``
+    marks impossible actions), and the dtype and shape of ``like[name]`` when given."""
+    from gymkit.safe_files import load_npy, read_json
+
     directory = Path(directory)
-    try:
-        arrays = {name: np.load(directory / f"{name}.npy") for name in names}
-        meta = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunDirError(
-            f"cannot read the tabular agent's tables in {directory} ({exc}): "
-            "the run directory is incomplete; train again"
-        ) from None
+    like = like or {}
+    arrays = {}
+    for name in names:
+        ref = like.get(name)
+        arrays[name] = load_npy(directory / f"{name}.npy", finite="nan",
+                                dtype=None if ref is None else ref.dtype,
+                                shape=None if ref is None else ref.shape)
+    meta = read_json(directory / STATE_FILE)
+    if not isinstance(meta, dict):
+        raise RunDirError(f"{directory / STATE_FILE} is not a JSON object: the run directory is damaged; "
+                          "restore it from a copy")
     return arrays, meta

@@ -135,7 +135,6 @@ class TDLearningAgent(Agent):
     """
 
     config_cls = TDLearningConfig
-    state_files = ("v_table.npy", "visits.npy", "tabular.json")
     name = "td-learning"
 
     def __init__(self, observation_space, action_space, config, *, seed):
@@ -192,7 +191,7 @@ class TDLearningAgent(Agent):
         save_tables(directory, {"v_table": self.V, "visits": self.visits}, meta)
 
     def load_state(self, directory: Path) -> None:
-        arrays, meta = load_tables(directory, ("v_table", "visits"))
+        arrays, meta = load_tables(directory, ("v_table", "visits"), {"v_table": self.V, "visits": self.visits})
         self.V, self.visits = arrays["v_table"], arrays["visits"]
         self.t, self.env_info = int(meta["t"]), meta.get("env_info")
         self._t_before = self.t
@@ -206,7 +205,6 @@ class QLearningAgent(Agent):
     """Tabular Q-Learning (Eq. 16-5/16-6) with random, epsilon-greedy or count-based exploration."""
 
     config_cls = QLearningConfig
-    state_files = ("q_table.npy", "visits.npy", "mask_seen.npy", "tabular.json")
     name = "q-learning"
 
     def __init__(self, observation_space, action_space, config, *, seed):
@@ -320,7 +318,8 @@ class QLearningAgent(Agent):
         save_tables(directory, arrays, meta)
 
     def load_state(self, directory: Path) -> None:
-        arrays, meta = load_tables(directory, ("q_table", "visits", "mask_seen"))
+        arrays, meta = load_tables(directory, ("q_table", "visits", "mask_seen"),
+                                   {"q_table": self.Q, "visits": self.visits, "mask_seen": self.mask_seen})
         self.Q, self.visits, self.mask_seen = arrays["q_table"], arrays["visits"], arrays["mask_seen"]
         self.t, self.env_info = int(meta["t"]), meta.get("env_info")
         self._t_before = self.t

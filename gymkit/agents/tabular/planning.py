@@ -110,7 +110,6 @@ class QValueIterationAgent(Agent):
     """Q-Value Iteration (Eq. 16-3) on an env that exposes its model; acts greedily on Q."""
 
     config_cls = PlanningConfig
-    state_files = ("q_table.npy", "tabular.json")
     name = "q-iteration"
 
     def __init__(self, observation_space, action_space, config, *, seed):
@@ -156,7 +155,6 @@ class ValueIterationAgent(Agent):
     """Value Iteration (Eq. 16-2) on an env that exposes its model; acts by one-step lookahead."""
 
     config_cls = PlanningConfig
-    state_files = ("v_table.npy", "q_table.npy", "tabular.json")
     name = "value-iteration"
 
     def __init__(self, observation_space, action_space, config, *, seed):

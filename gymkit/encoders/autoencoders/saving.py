@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gymkit.errors import ConfigError
+from gymkit.errors import ConfigError, GymkitError
 
 FORMAT_VERSION = 1
 #: options the neural agents pass to every encoder builder; an autoencoder has its own layers
@@ -60,7 +60,8 @@ def load_encoder(path: str | Path, observation_space: Any | None = None,
     import keras
 
     try:
-        model = keras.saving.load_model(path, compile=False)
+        # safe_mode: a .keras file is data; Keras refuses to deserialize Lambda layers (code)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one user error
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ConfigError(f"cannot load encoder '{path}' ({type(exc).__name__}: {first}): give a "
@@ -71,8 +72,13 @@ def load_encoder(path: str | Path, observation_space: Any | None = None,
         if have != want:
             where = ""
             if sidecar_path(path).is_file():
-                info = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
-                where = f" (pretrained on {info.get('env')} with wrappers {info.get('wrappers') or []})"
+                from gymkit.safe_files import read_json
+
+                try:
+                    info = read_json(sidecar_path(path))
+                    where = f" (pretrained on {info.get('env')} with wrappers {info.get('wrappers') or []})"
+                except (GymkitError, AttributeError):
+                    where = ""
             raise ConfigError(
                 f"encoder '{path}' takes observations of shape {have[0]} {have[1]}{where}, but this "
                 f"env's are {want[0]} {want[1]}: pretrain on this env and wrappers, or use those")
@@ -134,7 +140,7 @@ def save_autoencoder_weights(ae: Any, path: str | Path) -> None:
     if ae.standardization is not None:
         arrays["standardization:0_mean"], arrays["standardization:1_variance"] = ae.standardization
     with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+        np.savez(fh, allow_pickle=False, **arrays)
 
 
 def load_pretrained(directory: str | Path) -> Any:
@@ -143,13 +149,19 @@ def load_pretrained(directory: str | Path) -> Any:
 
     from gymkit.encoders.autoencoders.config import AutoencoderConfig
     from gymkit.encoders.autoencoders.models import build_autoencoder
+    from gymkit.safe_files import load_npz, read_json
 
     directory = Path(directory)
-    info = json.loads((directory / "pretrain.json").read_text(encoding="utf-8"))
-    shape, dtype = tuple(info["observations"]["shape"]), np.dtype(info["observations"]["dtype"])
+    info = read_json(directory / "pretrain.json")
+    try:
+        shape, dtype = tuple(int(n) for n in info["observations"]["shape"]), np.dtype(info["observations"]["dtype"])
+        if dtype.hasobject or dtype.kind not in "uif":
+            raise TypeError(f"dtype {dtype}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{directory / 'pretrain.json'} does not describe the observations ({exc}): "
+                          "give a directory written by gymkit pretrain") from None
     low, high = (0, 255) if dtype == np.uint8 else (-np.inf, np.inf)
-    with np.load(directory / "autoencoder.weights.npz") as npz:
-        arrays = {name: npz[name] for name in npz.files}
+    arrays = load_npz(directory / "autoencoder.weights.npz", finite="all")
     stats = [arrays.pop(k) for k in sorted(k for k in list(arrays) if k.startswith("standardization:"))]
     ae = build_autoencoder(gym.spaces.Box(low, high, shape, dtype), AutoencoderConfig.from_dict(info["config"]),
                            seed=int(info["seed"]), standardization=tuple(stats) if stats else None)

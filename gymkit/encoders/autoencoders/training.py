@@ -70,6 +70,7 @@ def make_train_step(ae: Autoencoder, phase: int | None = None, optimizer: Any = 
     optimizer.build(variables)
     last = len(ae.stages) - 1
     logits = ae.logits
+    # the VAE's noise: a stream of its own, away from the weights' and minibatches' (seed itself)
     eps = tf.random.Generator.from_seed(int(ae.settings.get("seed", 0)) + 7919)
     space = ae.observation_space
     dtype = tf.uint8 if ae.settings["observation_dtype"] == "uint8" else tf.float32

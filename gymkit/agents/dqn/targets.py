@@ -1,0 +1,121 @@
+"""The DQN update, written once: the TD target, the loss, and the trainer that runs G steps.
+
+The names are the book's: the **critic** is the network that learns, the **actor** plays
+(unless ``act_with: critic``) and gives the targets, and ``copy_critic_to_actor`` assigns the
+critic's weights to the actor every ``copy_steps`` training steps. In the Nature DQN paper
+(Mnih et al., 2015) they are the *online* and the *target* network.
+
+For a sampled transition ``(s, a, R, s', d)`` the replay memory hands over
+``R = sum_{i<m} gamma^i r_{t+i}`` and ``d = gamma^m`` (0 when the episode terminated within the
+``m <= n`` steps of the window; a time limit keeps ``gamma^m``: a cut-short episode's next
+state still has a future). The target is then::
+
+    y = R + d * max_a' Q_actor(s', a')                        Eq. 16-7 (n = 1, d = gamma)
+    y = R + d * Q_actor(s', argmax_a' Q_critic(s', a'))        Double DQN (van Hasselt, 2016):
+                                                               the critic picks a', the actor rates it
+
+and the critic minimises the mean of ``L(y - Q_critic(s, a))`` over the batch, with ``L`` the
+square (Eq. 16-7) or the Huber function (quadratic within 1 of the target, linear beyond, as in
+the Nature paper's error clipping). The recurrent learner uses the same two functions on
+windows of steps, with a weight per position.
+
+This module imports TensorFlow; the agent imports it lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import tensorflow as tf
+
+from gymkit.agents.dqn.config import DQNConfig
+from gymkit.agents.nn.optimizers import make_optimizer as nn_optimizer
+
+
+def td_targets(rewards: Any, discounts: Any, next_q_actor: Any, next_q_critic: Any = None) -> Any:
+    """``y`` of Eq. 16-7 (``next_q_critic`` None) or of Double DQN, without gradient.
+
+    Q-values have the actions on their last axis: ``(B, A)`` for transitions, ``(B, T, A)``
+    for windows of steps; ``rewards`` and ``discounts`` have the leading axes.
+    """
+    if next_q_critic is None:
+        next_value = tf.reduce_max(next_q_actor, axis=-1)
+    else:
+        best = tf.argmax(next_q_critic, axis=-1, output_type=tf.int32)
+        lead = len(next_q_actor.shape) - 1
+        next_value = tf.gather(next_q_actor, best, axis=lead, batch_dims=lead)
+    return tf.stop_gradient(rewards + discounts * next_value)
+
+
+def td_loss_terms(error: Any, loss: str) -> Any:
+    """``L(error)`` per element: ``error^2`` (``mse``) or the Huber function with delta 1."""
+    if loss == "huber":
+        abs_error = tf.abs(error)
+        return tf.where(abs_error < 1.0, 0.5 * tf.square(error), abs_error - 0.5)
+    return tf.square(error)
+
+
+def make_optimizer(config: DQNConfig) -> Any:
+    """The critic's optimizer, as the config sets it (:mod:`gymkit.agents.nn.optimizers`)."""
+    return nn_optimizer(config.optimizer, config.learning_rate, epsilon=config.optimizer_epsilon,
+                        max_grad_norm=config.max_grad_norm, decay_steps=config.lr_decay_steps,
+                        final_learning_rate=config.learning_rate_final)
+
+
+def copy_critic_to_actor(critic: Any, actor: Any) -> None:
+    """Assign every critic variable to the actor's (the book's ``copy_critic_to_actor`` op)."""
+    for actor_var, critic_var in zip(actor.weights, critic.weights, strict=True):
+        actor_var.assign(critic_var)
+
+
+class GStepTrainer:
+    """G gradient steps in one ``tf.function`` call, and the copy schedule (its only home).
+
+    ``train(*batches)`` takes tensors whose leading axis is G (one pre-sampled batch per
+    gradient step), calls ``loss_fn(*batch_g) -> (loss, mean Q(s, a))`` under a gradient
+    tape for each, applies the critic's gradients, counts the step in :attr:`train_steps`
+    and copies the critic to the actor whenever that count reaches a multiple of
+    ``copy_steps`` (counted in :attr:`copies`). It returns ``(mean loss, mean Q)``.
+
+    Args:
+        critic: the network that learns; actor: the one it is copied to.
+        config: the agent's config (optimizer, ``copy_steps``, ``jit_compile``).
+        loss_fn: the loss of one batch (feed-forward transitions or recurrent windows).
+        signature: the ``tf.TensorSpec`` of each argument of ``train``, G axis included.
+    """
+
+    def __init__(self, critic: Any, actor: Any, config: DQNConfig, loss_fn: Callable[..., Any],
+                 signature: list[Any]) -> None:
+        self.critic, self.actor, self.config, self.loss_fn = critic, actor, config, loss_fn
+        self.optimizer = make_optimizer(config)
+        self.optimizer.build(critic.trainable_variables)
+        #: the one training-step counter: the copy schedule and the agent both read it
+        self.train_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_steps")
+        #: copies made in this process (the agent refreshes its NumPy actor when it grows)
+        self.copies = tf.Variable(0, dtype=tf.int64, trainable=False, name="copies")
+        self.train = tf.function(self._train, input_signature=signature,
+                                 jit_compile=config.jit_compile or None)
+
+    def copy_critic_to_actor(self) -> None:
+        """Assign the critic's weights to the actor now."""
+        copy_critic_to_actor(self.critic, self.actor)
+
+    def _train(self, *batches: Any) -> tuple[Any, Any]:
+        n = tf.shape(batches[0])[0]
+        loss_sum = tf.constant(0.0)
+        q_sum = tf.constant(0.0)
+        variables = self.critic.trainable_variables
+        for g in tf.range(n):
+            with tf.GradientTape() as tape:
+                loss, q_mean = self.loss_fn(*(batch[g] for batch in batches))
+            grads = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+            loss_sum += loss
+            q_sum += q_mean
+            self.train_steps.assign_add(1)
+            if self.train_steps % self.config.copy_steps == 0:
+                self.copy_critic_to_actor()
+                self.copies.assign_add(1)
+        count = tf.cast(n, tf.float32)
+        return loss_sum / count, q_sum / count
