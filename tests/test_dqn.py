@@ -146,6 +146,23 @@ def test_numpy_forward_matches_keras():
         np.testing.assert_allclose(agent.q_values(obs), agent.critic(obs).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_the_update_is_traced_once_whatever_the_number_of_rounds_due():
+    """G varies with the rounds due (3, 1, 2 at once): one trace serves every call."""
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [8], "copy_steps": 4, "batch_size": 4,
+                                         "training_start": 0, "training_interval": 1,
+                                         "gradient_steps": 2}, seed=0)
+    rng = np.random.default_rng(2)
+    copies = []
+    for n in (3, 1, 2):  # env rows per observe: 3, 1, 2 rounds due
+        agent.observe(rows(rng.normal(size=(n, 2)), [1] * n, [1.0] * n, rng.normal(size=(n, 2)),
+                           [False] * n, [False] * n, np.arange(n)))
+        agent.update()
+        copies.append(int(agent.learner.copies.numpy()))
+    assert agent.learner.train.experimental_get_tracing_count() == 1
+    assert agent.train_steps == 2 * (3 + 1 + 2) == int(agent.learner.train_steps.numpy())
+    assert copies == [1, 2, 3]  # one counter: a copy every 4 training steps (after 6, 8, 12)
+
+
 def test_training_schedule():
     assert first_training_step(1000, 3) == 1002  # the book: iteration >= 1000 and % 3 == 0
     assert rounds_due(1001, 1002, 3) == (0, 1002)
