@@ -2,13 +2,14 @@
 from pathlib import Path
 
 root = Path(__file__).resolve().parent
-order = ["dqn", "atari", "reinforce", "tabular", "recurrent", "dqn_recurrent", "recurrent_act", "autoencoders",
+order = ["learning", "dqn", "atari", "reinforce", "tabular", "recurrent", "dqn_recurrent", "recurrent_act", "autoencoders",
          "tracking", "sweep"]
 files = [root / "results" / f"{n}.md" for n in order if (root / "results" / f"{n}.md").exists()]
 files += [p for p in sorted((root / "results").glob("*.md")) if p not in files]
 out = ["# gymkit benchmarks", "",
-       "Every figure here was measured on this project's 2-core CPU machine (24 GiB, no GPU) on",
-       "2026-11-22, with the command shown beside it. Several benchmarks ran at the same time as",
+       "Every figure here was measured on one of this project's 2-core CPU machines (24 GiB, no GPU;",
+       "the CPU model is given with each result), with the command shown beside it. Learning claims",
+       "are rates over many seeds (`learning`, first). Several benchmarks ran at the same time as",
        "other work (load averages of 5-15 on 2 cores), which inflates absolute wall times 2-4x:",
        "speed claims are therefore given as ratios measured in the same run, and each section says",
        "under what load it was measured. The per-area source files are in `bench/results/`.", "",
