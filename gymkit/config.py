@@ -1,4 +1,4 @@
-"""Configuration: one frozen dataclass per agent, YAML presets (:mod:`gymkit.preset_files`), validation with clear errors.
+"""Configuration: one frozen dataclass per agent, YAML presets, validation with clear errors.
 
 An agent's config is a frozen dataclass deriving from :class:`AgentConfig`. Each field is
 declared with :func:`param`, which records its help text and allowed range, so the same
@@ -10,6 +10,7 @@ declaration drives validation, ``--set key=value`` parsing and error messages::
         hidden_sizes: tuple[int, ...] = param((64, 64), "units per hidden layer")
 
 Errors name the key, the value, the allowed range and, for misspelt keys, the closest key.
+Presets are read by :mod:`gymkit.preset_files` (their names are importable from here too).
 """
 
 from __future__ import annotations
