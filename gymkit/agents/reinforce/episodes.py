@@ -19,7 +19,6 @@ class _Episode:
     masks: list[np.ndarray | None] = field(default_factory=list)
 
 
-
 def _pack_episodes(complete: list[_Episode], open_: dict[int, _Episode]) -> dict[str, np.ndarray]:
     """Flatten episode buffers into named arrays for ``np.savez`` (env id -1: complete)."""
     arrays: dict[str, np.ndarray] = {}
