@@ -10,6 +10,7 @@ declaration drives validation, ``--set key=value`` parsing and error messages::
         hidden_sizes: tuple[int, ...] = param((64, 64), "units per hidden layer")
 
 Errors name the key, the value, the allowed range and, for misspelt keys, the closest key.
+Presets are read by :mod:`gymkit.preset_files` (their names are importable from here too).
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ import math
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gymkit.errors import ConfigError, did_you_mean
-
-PRESET_DIR = Path(__file__).parent / "presets"
+from gymkit.preset_files import (  # noqa: F401  (re-exported)
+    PRESET_DIR,
+    Preset,
+    _read_yaml,
+    _target,
+    list_presets,
+    load_preset,
+)
 
 
 def param(
@@ -215,94 +221,6 @@ def parse_set(items: list[str] | None) -> dict[str, Any]:
         except yaml.YAMLError:
             out[key] = raw
     return out
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A named set of hyperparameters for one agent (and usually one env).
-
-    A preset file ``gymkit/presets/NAME.yaml`` (or any path given to ``--preset``) holds::
-
-        description: one line
-        agent: q-learning
-        env: gymkit/BookMDP-v0      # the env it was made for (the default for --env)
-        train: {steps: 20000}       # run-level defaults: steps/episodes, num_envs, ...
-        config: {...}               # the agent's config values
-        env_kwargs: {...}           # keyword arguments for gymnasium.make
-        wrappers: [name, {name: {option: value}}, ...]   # see gymkit.wrappers
-    """
-
-    name: str
-    agent: str
-    description: str = ""
-    env: str | None = None
-    train: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    wrappers: list[Any] = field(default_factory=list)
-    #: the evaluation mean a seed must reach to count as a success (its learning claim:
-    #: ``bench/learning.py`` measures the rate over seeds, ``gymkit regress`` checks it)
-    target: float | None = None
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise ConfigError(f"malformed YAML in {path}{where}: {problem}; fix the file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def list_presets() -> dict[str, Preset]:
-    """The presets shipped with gymkit, by name."""
-    return {p.stem: load_preset(p.stem) for p in sorted(PRESET_DIR.glob("*.yaml"))}
-
-
-def load_preset(name_or_path: str) -> Preset:
-    """Load a shipped preset by name, or a preset YAML file by path."""
-    path = Path(name_or_path)
-    if not (path.suffix in (".yaml", ".yml") and path.exists()):
-        path = PRESET_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        names = [p.stem for p in PRESET_DIR.glob("*.yaml")]
-        raise ConfigError(
-            f"unknown preset '{name_or_path}'{did_you_mean(name_or_path, names)}; "
-            f"known presets: {', '.join(sorted(names)) or '(none)'} (or give a path to a .yaml file)"
-        )
-    data = _read_yaml(path)
-    if not isinstance(data, dict) or "agent" not in data:
-        raise ConfigError(f"preset file {path} must be a mapping with at least an 'agent' key")
-    allowed = {"description", "agent", "env", "train", "config", "env_kwargs", "wrappers", "target"}
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key '{key}' in preset {path}{did_you_mean(key, allowed)}; "
-                f"allowed: {', '.join(sorted(allowed))}"
-            )
-    return Preset(
-        name=path.stem,
-        agent=str(data["agent"]),
-        description=str(data.get("description", "")),
-        env=data.get("env"),
-        train=dict(data.get("train") or {}),
-        config=dict(data.get("config") or {}),
-        env_kwargs=dict(data.get("env_kwargs") or {}),
-        wrappers=list(data.get("wrappers") or []),
-        target=_target(path, data.get("target")),
-    )
-
-
-def _target(path: Path, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"target {value!r} in preset {path} must be a finite number (an evaluation mean)")
-    return float(value)
 
 
 def parse_yaml_option(flag: str, text: str | None, expect: type) -> Any:

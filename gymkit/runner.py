@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +31,11 @@ from gymkit.checkpoint import make_generator, save_checkpoint
 from gymkit.envs.factory import EnvCrash, make_vector_env
 from gymkit.errors import EnvError, GymkitError
 from gymkit.logging import Logger, Progress
+from gymkit.loop_state import RECENT, LoopState  # noqa: F401  (RECENT re-exported)
 from gymkit.loop_types import Signals, StopReason
 from gymkit.periodic_eval import PeriodicEvaluator
 from gymkit.run_config import RunSpec
 
-RECENT = 100  # episodes in the "recent mean return"
 GRACE_S = 5.0  # after a signal, how long to wait for an episode boundary before checkpointing
 #: a resumed run that could not restore its envs' generators reseeds them with seed + step * this
 #: prime: resumes at nearby steps get far-apart seeds, never the evaluation's seed + 1
@@ -46,50 +44,6 @@ RESEED_PRIME = 7919
 
 class NonFiniteError(GymkitError):
     """A NaN or infinity in an observation, a reward or a training metric."""
-
-
-@dataclass
-class LoopState:
-    """The loop's counters: what a checkpoint's ``loop_state.json`` holds (same keys)."""
-
-    next_log: int
-    next_checkpoint: int
-    step: int = 0
-    episodes: int = 0
-    recent_returns: deque = field(default_factory=lambda: deque(maxlen=RECENT))
-    recent_lengths: deque = field(default_factory=lambda: deque(maxlen=RECENT))
-    metrics: dict[str, float] = field(default_factory=dict)
-    #: the envs' generator states (None: a fresh run, the envs are seeded)
-    env_rng: list[Any] | None = None
-    #: False when the checkpoint was not at an episode boundary (the resume reseeds instead)
-    exact: bool = True
-    last_log: int = -1
-    wall_time_s: float = 0.0
-    periodic: dict[str, Any] | None = None
-
-    @classmethod
-    def fresh(cls, spec: RunSpec) -> LoopState:
-        return cls(next_log=spec.log_every, next_checkpoint=spec.checkpoint_every)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LoopState:
-        return cls(next_log=int(data["next_log"]), next_checkpoint=int(data["next_checkpoint"]),
-                   step=int(data["step"]), episodes=int(data["episodes"]),
-                   recent_returns=deque(data["recent_returns"], maxlen=RECENT),
-                   recent_lengths=deque(data["recent_lengths"], maxlen=RECENT),
-                   metrics=dict(data["metrics"]), env_rng=data.get("env_rng"),
-                   exact=bool(data.get("exact", True)), last_log=int(data.get("last_log", -1)),
-                   wall_time_s=float(data.get("wall_time_s", 0.0)), periodic=data.get("periodic"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "episodes": self.episodes, "recent_returns": list(self.recent_returns),
-                "recent_lengths": list(self.recent_lengths), "metrics": self.metrics,
-                "next_log": self.next_log, "next_checkpoint": self.next_checkpoint, "env_rng": self.env_rng,
-                "exact": self.exact, "last_log": self.last_log, "wall_time_s": self.wall_time_s,
-                "periodic": self.periodic}
-
-    def recent_mean_return(self) -> float | None:
-        return float(np.mean(self.recent_returns)) if self.recent_returns else None
 
 
 def check_finite(name: str, values: np.ndarray, step: int) -> None:

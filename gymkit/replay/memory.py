@@ -23,38 +23,18 @@ env stream, so each stream's steps stay in order.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from gymkit.errors import ConfigError
 from gymkit.replay.budget import check_memory, slot_bytes
 from gymkit.replay.flags import FIRST, TERMINATED, TRUNCATED, VALID
+from gymkit.replay.samples import ReplaySample
 from gymkit.replay.sequences import SequenceSample, sample_sequences
 
 __all__ = ["FIRST", "TERMINATED", "TRUNCATED", "VALID", "ReplayMemory", "ReplaySample"]
 _ARRAYS = ("frames", "actions", "rewards", "flags")
-
-
-class ReplaySample(NamedTuple):
-    """A sampled batch (n-step returns already summed).
-
-    Attributes:
-        observations: ``(batch, *obs_shape)``.
-        actions: ``(batch,)`` int32.
-        rewards: ``(batch,)`` float32, ``sum_{i<n} gamma^i r_{t+i}``.
-        next_observations: ``(batch, *obs_shape)``, the state to bootstrap from.
-        discounts: ``(batch,)`` float32, ``gamma^n`` or 0 where the episode terminated.
-        terminated, truncated: ``(batch,)`` bool, how the n-step window ended.
-    """
-
-    observations: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    next_observations: np.ndarray
-    discounts: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
 
 
 class ReplayMemory:

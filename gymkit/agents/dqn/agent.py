@@ -28,6 +28,11 @@ from gymkit.agents.base import (
     require_discrete_actions,
 )
 from gymkit.agents.dqn.config import DQNConfig
+from gymkit.agents.dqn.saving import (
+    OPTIMIZER_FILE,
+    load_optimizer_variables,
+    save_optimizer_variables,
+)
 from gymkit.agents.dqn.schedule import first_training_step, linear_epsilon, rounds_due
 from gymkit.replay import ReplayMemory
 
@@ -243,10 +248,7 @@ class DQNAgent(Agent):
         """Weights, optimizer variables, counters, RNG state and the replay memory."""
         directory = Path(directory)
         self._save_weights_and_counters(directory, policy_only=False)
-        from gymkit.safe_files import save_npz
-
-        opt_vars = {f"v{i}": v.numpy() for i, v in enumerate(self.learner.optimizer.variables)}
-        save_npz(directory / "optimizer.npz", opt_vars)
+        save_optimizer_variables(directory / OPTIMIZER_FILE, self.learner.optimizer)
         if self.replay is not None:
             self.replay.save(directory / "replay")
 
@@ -269,7 +271,7 @@ class DQNAgent(Agent):
 
     def load_state(self, directory: Path) -> None:
         from gymkit.errors import RunDirError
-        from gymkit.safe_files import load_keras_weights, load_npz, read_json
+        from gymkit.safe_files import load_keras_weights, read_json
 
         directory = Path(directory)
         load_keras_weights(self.critic, directory / "critic.weights.h5")
@@ -278,17 +280,7 @@ class DQNAgent(Agent):
         if not isinstance(state, dict):
             raise RunDirError(f"{directory / STATE_FILE} is not a JSON object: restore it from a copy")
         if not state.get("policy_only", False):
-            saved = load_npz(directory / "optimizer.npz", finite="all")
-            variables = self.learner.optimizer.variables
-            if set(saved) != {f"v{i}" for i in range(len(variables))}:
-                raise RunDirError(f"{directory / 'optimizer.npz'} holds {len(saved)} arrays, this agent's optimizer "
-                                  f"{len(variables)}: it was saved by another config; restore it from a copy")
-            for i, var in enumerate(variables):
-                value = saved[f"v{i}"]
-                if tuple(value.shape) != tuple(var.shape):
-                    raise RunDirError(f"{directory / 'optimizer.npz'} member v{i} has shape {value.shape}, the "
-                                      f"optimizer's variable {tuple(var.shape)}: restore it from a copy")
-                var.assign(value)
+            load_optimizer_variables(directory / OPTIMIZER_FILE, self.learner.optimizer)
         self.env_steps, self.train_steps = state["env_steps"], state["train_steps"]
         self.learner.train_steps.assign(self.train_steps)
         self.next_round_at = state["next_round_at"]

@@ -19,7 +19,6 @@ continue under the new policy (a small, usual off-policy bias); with one env the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +33,12 @@ from gymkit.agents.base import (
 )
 from gymkit.agents.nn.carried import CarriedStates
 from gymkit.agents.reinforce.config import ReinforceConfig
+from gymkit.agents.reinforce.episodes import _Episode, _pack_episodes, _unpack_episodes
 from gymkit.agents.reinforce.returns import padded_discounted_returns
 
 STATE_FILE = "reinforce_state.json"
 OPTIMIZER_FILE = "optimizer.npz"
 EPISODES_FILE = "episodes.npz"
-
-
-@dataclass
-class _Episode:
-    observations: list[np.ndarray] = field(default_factory=list)
-    actions: list[int] = field(default_factory=list)
-    rewards: list[float] = field(default_factory=list)
-    truncated: bool = False
-    final_observation: np.ndarray | None = None
-    #: per step, the allowed actions (bool, n_actions) or None when the env gave no mask
-    masks: list[np.ndarray | None] = field(default_factory=list)
 
 
 class ReinforceAgent(Agent):
@@ -274,43 +263,3 @@ class ReinforceAgent(Agent):
         self.learner.return_moments = state["return_moments"]
         self._complete, self._open = _unpack_episodes(load_npz(directory / EPISODES_FILE))
         self.learner.refresh()
-
-
-def _pack_episodes(complete: list[_Episode], open_: dict[int, _Episode]) -> dict[str, np.ndarray]:
-    """Flatten episode buffers into named arrays for ``np.savez`` (env id -1: complete)."""
-    arrays: dict[str, np.ndarray] = {}
-    rows = [(-1, e) for e in complete] + list(open_.items())
-    for i, (env_id, e) in enumerate(rows):
-        arrays[f"{i}_observations"] = np.stack(e.observations)
-        arrays[f"{i}_actions"] = np.asarray(e.actions, np.int64)
-        arrays[f"{i}_rewards"] = np.asarray(e.rewards, np.float64)
-        arrays[f"{i}_meta"] = np.array([env_id, int(e.truncated)], np.int64)
-        given = [m for m in e.masks if m is not None]
-        if given:  # int8 rows: 1 allowed, 0 forbidden, -1 for a step without a mask
-            none = np.full(len(given[0]), -1, np.int8)
-            arrays[f"{i}_masks"] = np.stack([none if m is None else m.astype(np.int8) for m in e.masks])
-        if e.final_observation is not None:
-            arrays[f"{i}_final"] = e.final_observation
-    return arrays
-
-
-def _unpack_episodes(arrays: dict[str, np.ndarray]) -> tuple[list[_Episode], dict[int, _Episode]]:
-    complete: list[_Episode] = []
-    open_: dict[int, _Episode] = {}
-    for i in range(sum(1 for k in arrays if k.endswith("_meta"))):
-        env_id, truncated = (int(x) for x in arrays[f"{i}_meta"])
-        episode = _Episode(
-            observations=list(arrays[f"{i}_observations"]),
-            actions=arrays[f"{i}_actions"].tolist(),
-            rewards=arrays[f"{i}_rewards"].tolist(),
-            truncated=bool(truncated),
-            final_observation=arrays.get(f"{i}_final"),
-        )
-        saved_masks = arrays.get(f"{i}_masks")
-        episode.masks = ([None] * len(episode.actions) if saved_masks is None else
-                         [None if row[0] < 0 else row.astype(bool) for row in saved_masks])
-        if env_id < 0:
-            complete.append(episode)
-        else:
-            open_[env_id] = episode
-    return complete, open_

@@ -26,7 +26,6 @@ Exploration policies (``exploration``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,89 +40,13 @@ from gymkit.agents.tabular.common import (
     save_tables,
 )
 from gymkit.agents.tabular.display import describe_env, format_q_table, format_table, summarize
-from gymkit.config import AgentConfig, param
-from gymkit.errors import ConfigError
-
-METRICS_EVERY = 1000  # updates between two metric reports (a report per step would flood logs)
-
-
-def metrics_due(t: int, t_before: int) -> bool:
-    """True when the last observed batch crossed a multiple of METRICS_EVERY updates."""
-    return t // METRICS_EVERY > t_before // METRICS_EVERY
-
-
-def table_stats(prefix: str, values: np.ndarray, visited: np.ndarray) -> dict[str, float]:
-    """Mean, max and min of the table's finite entries where ``visited`` (empty dict if none):
-    unvisited entries still hold their initial 0, impossible actions -inf."""
-    seen = values[visited & np.isfinite(values)]
-    if seen.size == 0:
-        return {}
-    return {f"{prefix}_mean": float(seen.mean()), f"{prefix}_max": float(seen.max()),
-            f"{prefix}_min": float(seen.min())}
-
-
-class _TDErrors:
-    """Running mean of |target - estimate| over the updates since the last report."""
-
-    def __init__(self) -> None:
-        self.total, self.count = 0.0, 0
-
-    def add(self, error: float) -> None:
-        self.total += abs(error)
-        self.count += 1
-
-    def state(self) -> list:
-        """What a checkpoint keeps, so that a resumed run reports the same td_error."""
-        return [self.total, self.count]
-
-    def load(self, state: list | None) -> None:
-        self.total, self.count = (float(state[0]), int(state[1])) if state else (0.0, 0)
-
-    def pop(self) -> dict[str, float]:
-        out = {"td_error": self.total / self.count} if self.count else {}
-        self.total, self.count = 0.0, 0
-        return out
-
-
-@dataclass(frozen=True)
-class TDLearningConfig(AgentConfig):
-    """Settings of TD Learning (the book's defaults)."""
-
-    discount_rate: float = param(0.95, "discount rate gamma", low=0.0, high=1.0)
-    learning_rate0: float = param(0.05, "alpha0 in alpha_t = alpha0 / (1 + t * decay)",
-                                  low=0.0, high=1.0, low_open=True)
-    learning_rate_decay: float = param(0.1, "decay in alpha_t = alpha0 / (1 + t * decay); t counts updates",
-                                       low=0.0)
-
-
-@dataclass(frozen=True)
-class QLearningConfig(AgentConfig):
-    """Settings of Q-Learning (defaults: the book's, on the book MDP)."""
-
-    discount_rate: float = param(0.95, "discount rate gamma", low=0.0, high=1.0)
-    learning_rate0: float = param(0.05, "alpha0 in alpha_t = alpha0 / (1 + t * decay)",
-                                  low=0.0, high=1.0, low_open=True)
-    learning_rate_decay: float = param(0.1, "decay in alpha_t = alpha0 / (1 + t * decay); t counts updates",
-                                       low=0.0)
-    learning_rate_schedule: str = param(
-        "global", "what t counts in alpha_t: all updates ('global', the book's) or the visits "
-        "N(s, a) of the pair being updated ('per-pair')", choices=("global", "per-pair"))
-    exploration: str = param("random", "exploration policy while training",
-                             choices=("random", "epsilon-greedy", "exploration-function"))
-    eps_max: float = param(1.0, "epsilon-greedy: epsilon at the first update", low=0.0, high=1.0)
-    eps_min: float = param(0.05, "epsilon-greedy: epsilon after eps_decay_steps updates", low=0.0, high=1.0)
-    eps_decay_steps: int = param(10_000, "epsilon-greedy: updates over which epsilon decays linearly", low=1)
-    curiosity: float = param(
-        300.0, "exploration function: K in f(q, n) = q + K / (1 + n) (Eq. 16-6); scale it with the "
-        "rewards (a few times the largest |reward|: on the book MDP a K below ~50 never goes "
-        "through the fire again)", low=0.0)
-
-    def check(self) -> None:
-        if self.eps_min > self.eps_max:
-            raise ConfigError(
-                f"eps_min={self.eps_min} is above eps_max={self.eps_max}: epsilon decays from "
-                "eps_max down to eps_min, so set eps_min <= eps_max"
-            )
+from gymkit.agents.tabular.learning_config import QLearningConfig, TDLearningConfig
+from gymkit.agents.tabular.learning_metrics import (  # noqa: F401  (METRICS_EVERY re-exported)
+    METRICS_EVERY,
+    _TDErrors,
+    metrics_due,
+    table_stats,
+)
 
 
 class TDLearningAgent(Agent):
