@@ -80,7 +80,7 @@ def resumed_settings(saved: RunSpec, given: dict[str, Any]) -> dict[str, Any]:
     out = {f.name: getattr(saved, f.name) for f in run_settings()}
     budget = {k: given[k] for k in ("steps", "episodes") if given.get(k) is not None}
     if budget:
-        out.update(steps=None, episodes=None, **budget)
+        out.update({"steps": None, "episodes": None, **budget})
     return out
 
 
