@@ -6,24 +6,23 @@ import argparse
 import math
 
 
-def positive_int(text: str) -> int:
+def _whole(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be a positive whole number")
+    if value < low:
+        wanted = "a positive whole number" if low == 1 else f">= {low}"
+        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be {wanted}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole(text, 1)
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: it must be >= 0")
-    return value
+    return _whole(text, 0)
 
 
 def finite_float(text: str) -> float:

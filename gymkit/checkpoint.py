@@ -228,3 +228,16 @@ def remove_temporaries(run_dir: Path) -> None:
             for p in parent.iterdir():
                 if p.name.startswith(".tmp-") and p.is_dir():
                     shutil.rmtree(p, ignore_errors=True)
+
+
+def timestamped_dir(parent: str | Path, name: str) -> Path:
+    """``parent/NAME_YYYYmmdd-HHMMSS`` (``-1``, ``-2``, ... when taken), NAME made path-safe."""
+    import re
+    import time
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+    base = Path(parent) / f"{safe}_{time.strftime('%Y%m%d-%H%M%S')}"
+    path, i = base, 1
+    while path.exists():
+        path, i = Path(f"{base}-{i}"), i + 1
+    return path

@@ -9,9 +9,7 @@ nothing written: every check runs before a run directory is created. Every such 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -87,12 +85,9 @@ def _wandb_sink(args: argparse.Namespace, run_dir: str | Path | None, job_type: 
 
 
 def default_run_dir(agent: str, env: str, seed: int) -> Path:
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{agent}_{env}_s{seed}")
-    base = Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
-    path, i = base, 1
-    while path.exists():
-        path, i = Path(f"{base}-{i}"), i + 1
-    return path
+    from gymkit.checkpoint import timestamped_dir
+
+    return timestamped_dir("runs", f"{agent}_{env}_s{seed}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -31,24 +31,17 @@ def cmd_list(args: argparse.Namespace) -> int:
             table.add_row(name, repr(default), help_text)
         console.print(table)
         return 0
-    table = Table(title="agents")
-    table.add_column("name")
-    table.add_column("description")
-    for name, desc in list_agents().items():
-        table.add_row(name, desc)
-    console.print(table)
-    table = Table(title="presets")
-    for col in ("name", "agent", "env", "description"):
-        table.add_column(col)
-    for name, p in list_presets().items():
-        table.add_row(name, p.agent, p.env or "", p.description)
-    console.print(table)
-    table = Table(title="envs gymkit registers")
-    table.add_column("id")
-    table.add_column("description")
-    for env_id, desc in list_envs().items():
-        table.add_row(env_id, desc)
-    console.print(table)
+    for title, columns, rows in (
+            ("agents", ("name", "description"), list_agents().items()),
+            ("presets", ("name", "agent", "env", "description"),
+             [(n, p.agent, p.env or "", p.description) for n, p in list_presets().items()]),
+            ("envs gymkit registers", ("id", "description"), list_envs().items())):
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
     return 0
 
 

@@ -35,6 +35,16 @@ import numpy as np
 from gymkit.errors import SpaceError
 
 
+def _nature_shaped(observation_space: Any, seed: int | None, padding: str, name: str,
+                   options: dict[str, Any]) -> Any:
+    """The 32/64/64 maps, 8/4/3 kernels, 4/2/1 strides and dense 512 that the book's and the
+    Nature conv stacks share, with their padding, under ``options``' overrides."""
+    kwargs: dict[str, Any] = dict(conv_n_maps=(32, 64, 64), conv_kernel_sizes=(8, 4, 3), conv_strides=(4, 2, 1),
+                                  conv_paddings=padding, n_hidden=512, name=name)
+    kwargs.update(options)
+    return build_cnn(observation_space, seed=seed, **kwargs)
+
+
 def build_book_cnn(observation_space: Any, seed: int | None = None, **options: Any) -> Any:
     """The book's ``q_network`` conv stack (chapter 16): 32/64/64 maps, kernels 8/4/3,
     strides 4/2/1, SAME padding, then dense 512; ReLU and He initialisation throughout.
@@ -44,16 +54,7 @@ def build_book_cnn(observation_space: Any, seed: int | None = None, **options: A
         seed: seeds the initializers (two builds with one seed have equal weights).
         **options: overrides of :func:`build_cnn`'s arguments.
     """
-    kwargs: dict[str, Any] = dict(
-        conv_n_maps=(32, 64, 64),
-        conv_kernel_sizes=(8, 4, 3),
-        conv_strides=(4, 2, 1),
-        conv_paddings="same",
-        n_hidden=512,
-        name="book_cnn_encoder",
-    )
-    kwargs.update(options)
-    return build_cnn(observation_space, seed=seed, **kwargs)
+    return _nature_shaped(observation_space, seed, "same", "book_cnn_encoder", options)
 
 
 def build_nature_cnn(observation_space: Any, seed: int | None = None, **options: Any) -> Any:
@@ -65,16 +66,7 @@ def build_nature_cnn(observation_space: Any, seed: int | None = None, **options:
         seed: seeds the initializers (two builds with one seed have equal weights).
         **options: overrides of :func:`build_cnn`'s arguments.
     """
-    kwargs: dict[str, Any] = dict(
-        conv_n_maps=(32, 64, 64),
-        conv_kernel_sizes=(8, 4, 3),
-        conv_strides=(4, 2, 1),
-        conv_paddings="valid",
-        n_hidden=512,
-        name="nature_cnn_encoder",
-    )
-    kwargs.update(options)
-    return build_cnn(observation_space, seed=seed, **kwargs)
+    return _nature_shaped(observation_space, seed, "valid", "nature_cnn_encoder", options)
 
 
 def image_layout(shape: Sequence[int], channels_first: bool | None = None) -> str:
@@ -146,15 +138,7 @@ def build_cnn(
     dtype = np.dtype(observation_space.dtype)
     inputs = keras.Input(shape=shape, dtype=dtype.name, name="observations")
     x = inputs
-    # To channels last: TensorFlow's CPU Conv2D does not run NCHW.
-    if layout == "HW":
-        x = keras.layers.Reshape(shape + (1,), name="add_channel")(x)
-    elif layout == "CHW":
-        x = keras.layers.Permute((2, 3, 1), name="to_channels_last")(x)
-    elif layout == "SHWC":
-        stack, height, width, channels = shape
-        x = keras.layers.Permute((2, 3, 1, 4), name="to_channels_last")(x)
-        x = keras.layers.Reshape((height, width, stack * channels), name="merge_stack")(x)
+    x = to_channels_last(x, tuple(shape), layout)
     if input_scale is None:
         input_scale = 1 / 255 if dtype == np.uint8 else 1.0
     # Rescaling casts to float32 first, so uint8 pixels become [0, 1] inside the graph.
@@ -193,3 +177,19 @@ def build_cnn(
     model = keras.Model(inputs, x, name=name)
     model.output_dim = int(np.prod(model.output.shape[1:]))  # features per observation
     return model
+
+
+def to_channels_last(x: Any, shape: tuple[int, ...], layout: str) -> Any:
+    """Keras layers that bring images of ``layout`` (HW, HWC, CHW, SHWC) to HWC: TensorFlow's
+    CPU Conv2D does not run NCHW, and a frame stack becomes channels."""
+    import keras
+
+    if layout == "HW":
+        return keras.layers.Reshape((*shape, 1), name="add_channel")(x)
+    if layout == "CHW":
+        return keras.layers.Permute((2, 3, 1), name="to_channels_last")(x)
+    if layout == "SHWC":
+        stack, height, width, channels = shape
+        x = keras.layers.Permute((2, 3, 1, 4), name="to_channels_last")(x)
+        return keras.layers.Reshape((height, width, stack * channels), name="merge_stack")(x)
+    return x

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import sys
 import time
@@ -54,12 +53,9 @@ class SweepResult:
 
 
 def default_sweep_dir(agent: str, env: str) -> Path:
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{agent}_{env}")
-    base = Path("sweeps") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
-    path, i = base, 1
-    while path.exists():
-        path, i = Path(f"{base}-{i}"), i + 1
-    return path
+    from gymkit.checkpoint import timestamped_dir
+
+    return timestamped_dir("sweeps", f"{agent}_{env}")
 
 
 def _scheduler(kind: str, variants: list[Variant], grace: int | None) -> Any:

@@ -21,14 +21,9 @@ class TDLearningConfig(AgentConfig):
 
 
 @dataclass(frozen=True)
-class QLearningConfig(AgentConfig):
-    """Settings of Q-Learning (defaults: the book's, on the book MDP)."""
+class QLearningConfig(TDLearningConfig):
+    """Settings of Q-Learning (defaults: the book's, on the book MDP): TD Learning's, and more."""
 
-    discount_rate: float = param(0.95, "discount rate gamma", low=0.0, high=1.0)
-    learning_rate0: float = param(0.05, "alpha0 in alpha_t = alpha0 / (1 + t * decay)",
-                                  low=0.0, high=1.0, low_open=True)
-    learning_rate_decay: float = param(0.1, "decay in alpha_t = alpha0 / (1 + t * decay); t counts updates",
-                                       low=0.0)
     learning_rate_schedule: str = param(
         "global", "what t counts in alpha_t: all updates ('global', the book's) or the visits "
         "N(s, a) of the pair being updated ('per-pair')", choices=("global", "per-pair"))

@@ -42,7 +42,7 @@ from gymkit.encoders.autoencoders.settings import (  # noqa: F401  (IMAGE_CODING
     IMAGE_CODINGS,
     resolve_settings,
 )
-from gymkit.encoders.cnn import image_layout
+from gymkit.encoders.cnn import image_layout, to_channels_last
 
 
 @dataclass
@@ -143,15 +143,7 @@ def _prepare(observation_space: Any, s: dict[str, Any], mean: Any, variance: Any
     if s["architecture"] == "dense":
         x = keras.layers.Flatten(name="flatten_inputs")(x) if len(shape) > 1 else x
     else:
-        layout = image_layout(shape)
-        if layout == "HW":
-            x = keras.layers.Reshape((*shape, 1), name="add_channel")(x)
-        elif layout == "CHW":
-            x = keras.layers.Permute((2, 3, 1), name="to_channels_last")(x)
-        elif layout == "SHWC":
-            stack, height, width, channels = shape
-            x = keras.layers.Permute((2, 3, 1, 4), name="to_channels_last")(x)
-            x = keras.layers.Reshape((height, width, stack * channels), name="merge_stack")(x)
+        x = to_channels_last(x, tuple(shape), image_layout(shape))
     if uint8:
         x = keras.layers.Rescaling(1 / 255, name="scale_pixels")(x)  # casts to float32 first
     elif s["standardize"]:
