@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from gymkit.argtypes import finite_float, non_negative_int, positive_int
+from gymkit.argtypes import non_negative_int, positive_int
 from gymkit.cli_commands import (
     cmd_check_env,
     cmd_compare,
@@ -35,9 +35,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(EXIT_BAD_INPUT)
-
-
-_positive_int, _non_negative_int, _finite_float = positive_int, non_negative_int, finite_float
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -175,8 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="play greedy episodes with a saved run's agent")
     p.add_argument("run_dir", help="a run directory written by `gymkit train`")
-    p.add_argument("--episodes", type=_positive_int, help="episodes to play (default: the run's eval_episodes)")
-    p.add_argument("--seed", type=_non_negative_int, help="env seed (default: the run's seed + 1)")
+    p.add_argument("--episodes", type=positive_int, help="episodes to play (default: the run's eval_episodes)")
+    p.add_argument("--seed", type=non_negative_int, help="env seed (default: the run's seed + 1)")
     p.add_argument("--show", action="store_true", help="also print what the agent learnt (tables, arrows)")
     p.add_argument("--agent", choices=["best", "final"],
                    help="which agent plays: final (agent/) or best (best/, kept by --keep-best); "
@@ -193,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figure", help="draw the book's Figure 16-9: a Ms. Pac-Man frame beside its preprocessed version")
     p.add_argument("name", choices=["mspacman-preprocessing"], help="which figure")
     p.add_argument("--out", default="figure_16_9.png", help="PNG file to write (default figure_16_9.png)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="env seed")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="env seed")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_figure)
     p = sub.add_parser("check-env", help="run Gymnasium's env checker on an env id")
@@ -217,20 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", help="agent name (default: the space file's)")
     p.add_argument("--env", help="env id (default: the space file's)")
     p.add_argument("--space", required=True, metavar="SPACE.yaml", help="search space (see docs/sweep.md)")
-    p.add_argument("--seeds", type=_positive_int, default=1, help="run each configuration with seeds 0..N-1 (default 1)")
-    p.add_argument("--samples", type=_positive_int, default=1, help="random draws per grid point (default 1)")
+    p.add_argument("--seeds", type=positive_int, default=1, help="run each configuration with seeds 0..N-1 (default 1)")
+    p.add_argument("--samples", type=positive_int, default=1, help="random draws per grid point (default 1)")
     p.add_argument("--scheduler", choices=["fifo", "asha"], default="fifo",
                    help="fifo: every trial runs its budget (default); asha: stop poor trials early")
-    p.add_argument("--grace-period", type=_positive_int, help="asha: first rung, in steps or episodes (default budget/4)")
+    p.add_argument("--grace-period", type=positive_int, help="asha: first rung, in steps or episodes (default budget/4)")
     p.add_argument("--address", help="join a Ray cluster: auto (on a node) or ray://HOST:10001 (default: local Ray)")
-    p.add_argument("--num-cpus", type=_positive_int, help="CPUs of the local Ray (default: all)")
-    p.add_argument("--num-gpus", type=_non_negative_int, help="GPUs of the local Ray (default: detected)")
+    p.add_argument("--num-cpus", type=positive_int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--num-gpus", type=non_negative_int, help="GPUs of the local Ray (default: detected)")
     p.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs reserved per trial (default 1)")
     p.add_argument("--gpus-per-trial", type=float, default=0, help="GPUs reserved per trial (default 0)")
-    p.add_argument("--max-concurrent", type=_positive_int, help="at most N trials at once (default: as resources allow)")
-    p.add_argument("--max-failures", type=_non_negative_int, default=2,
+    p.add_argument("--max-concurrent", type=positive_int, help="at most N trials at once (default: as resources allow)")
+    p.add_argument("--max-failures", type=non_negative_int, default=2,
                    help="retries of a failed trial, resuming from its checkpoint (default 2)")
-    p.add_argument("--search-seed", type=_non_negative_int, default=0, help="seed of the configuration sampling (default 0)")
+    p.add_argument("--search-seed", type=non_negative_int, default=0, help="seed of the configuration sampling (default 0)")
     p.add_argument("--dir", help="sweep directory (default sweeps/AGENT_ENV_TIME)")
     add_debug_argument(p)
     p.set_defaults(func=cmd_sweep)
@@ -242,12 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_argument("--policy", choices=["random"], default="random", help="who plays: random actions (default)")
     policy.add_argument("--policy-run", metavar="RUN_DIR", help="or the agent of a trained run (greedy unless --explore)")
     p.add_argument("--explore", action="store_true", help="let the --policy-run agent explore as in training")
-    p.add_argument("--observations", type=_positive_int, default=10_000, help="observations to collect (default 10000)")
-    p.add_argument("--codings", type=_positive_int, help="units of the coding layer (default: half the inputs; 512 for images)")
-    p.add_argument("--epochs", type=_positive_int, help="the most training epochs (default 500; early stopping, --set patience=N, usually ends sooner)")
+    p.add_argument("--observations", type=positive_int, default=10_000, help="observations to collect (default 10000)")
+    p.add_argument("--codings", type=positive_int, help="units of the coding layer (default: half the inputs; 512 for images)")
+    p.add_argument("--epochs", type=positive_int, help="the most training epochs (default 500; early stopping, --set patience=N, usually ends sooner)")
     p.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
                    help="an autoencoder setting, e.g. tied_weights=true (see docs/autoencoders.md)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--preset", help="take the env, env kwargs and wrappers from this preset")
     p.add_argument("--wrappers", metavar="YAML", help="wrappers as in presets, e.g. '[{skip-start: {skip_start: 90}}, mspacman]'")
     p.add_argument("--env-kwargs", metavar="YAML", help="gymnasium.make keyword arguments, e.g. '{frameskip: 1}'")
@@ -263,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_upgrade_run)
     from gymkit.regress import add_parser as add_regress_parser
 
-    add_regress_parser(sub, _positive_int, _non_negative_int)
+    add_regress_parser(sub, positive_int, non_negative_int)
     return parser
 
 
