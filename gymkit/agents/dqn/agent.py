@@ -142,13 +142,11 @@ class DQNAgent(Agent):
             action_mask: np.ndarray | None = None, env_ids: np.ndarray | None = None) -> np.ndarray:
         n = len(observations)
         eps = self.epsilon() if explore else self.config.eps_eval
-        if eps >= 1.0 and not self.recurrent:  # all random (warm-up): no forward pass needed
-            greedy = np.zeros(n, dtype=np.int64)
-        else:  # a recurrent network steps even then: its state must follow the episode
-            q = self.q_values(observations, explore=explore, env_ids=env_ids)
-            greedy = q.argmax(axis=1) if action_mask is None else masked_argmax(q, action_mask)
         if eps <= 0.0:
-            return greedy
+            return self._greedy(observations, explore, action_mask, env_ids)
+        # The coins are drawn before the network runs, so a step whose every row explores
+        # skips the forward pass (most of the early steps of an Atari run): the draws, and so
+        # the run, are the same as when the network ran and its answer was thrown away.
         # Evaluation draws from a generator of its own, so evaluating mid-training (with
         # eps_eval > 0) leaves the training run's random numbers untouched.
         rng = self.rng if explore else self.eval_rng
@@ -160,7 +158,16 @@ class DQNAgent(Agent):
             explore_rows = rng.random(n) < eps
             scores = np.where(action_mask, rng.random((n, self.n_actions)), -1.0)
             random_actions = scores.argmax(axis=1)
+        if explore_rows.all() and not self.recurrent:  # a recurrent state must follow the episode
+            return random_actions
+        greedy = self._greedy(observations, explore, action_mask, env_ids)
         return np.where(explore_rows, random_actions, greedy)
+
+    def _greedy(self, observations: np.ndarray, explore: bool, action_mask: np.ndarray | None,
+                env_ids: np.ndarray | None) -> np.ndarray:
+        """The playing network's best action per row (among the allowed ones)."""
+        q = self.q_values(observations, explore=explore, env_ids=env_ids)
+        return q.argmax(axis=1) if action_mask is None else masked_argmax(q, action_mask)
 
     # -- learning -------------------------------------------------------------------------
 

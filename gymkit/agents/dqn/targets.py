@@ -94,28 +94,41 @@ class GStepTrainer:
         self.train_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_steps")
         #: copies made in this process (the agent refreshes its NumPy actor when it grows)
         self.copies = tf.Variable(0, dtype=tf.int64, trainable=False, name="copies")
-        self.train = tf.function(self._train, input_signature=signature,
+        # autograph=False: _train is written in graph ops (tf.while_loop, tf.cond), so tracing
+        # skips AutoGraph's source conversion, which was over half of the ~2 s first call of
+        # a Nature-CNN update; the ops, and so the numbers, are the ones AutoGraph made.
+        self.train = tf.function(self._train, input_signature=signature, autograph=False,
                                  jit_compile=config.jit_compile or None)
 
     def copy_critic_to_actor(self) -> None:
         """Assign the critic's weights to the actor now."""
         copy_critic_to_actor(self.critic, self.actor)
 
+    def _copy_if_due(self) -> Any:
+        """The copy schedule, in graph ops: copy when ``train_steps`` reaches a multiple of
+        ``copy_steps``."""
+
+        def copy() -> Any:
+            self.copy_critic_to_actor()
+            self.copies.assign_add(1)
+            return tf.constant(True)
+
+        return tf.cond(self.train_steps % self.config.copy_steps == 0, copy, lambda: tf.constant(False))
+
     def _train(self, *batches: Any) -> tuple[Any, Any]:
         n = tf.shape(batches[0])[0]
-        loss_sum = tf.constant(0.0)
-        q_sum = tf.constant(0.0)
         variables = self.critic.trainable_variables
-        for g in tf.range(n):
+
+        def one_step(g: Any, loss_sum: Any, q_sum: Any) -> tuple[Any, Any, Any]:
             with tf.GradientTape() as tape:
                 loss, q_mean = self.loss_fn(*(batch[g] for batch in batches))
             grads = tape.gradient(loss, variables)
             self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-            loss_sum += loss
-            q_sum += q_mean
             self.train_steps.assign_add(1)
-            if self.train_steps % self.config.copy_steps == 0:
-                self.copy_critic_to_actor()
-                self.copies.assign_add(1)
+            self._copy_if_due()
+            return g + 1, loss_sum + loss, q_sum + q_mean
+
+        _, loss_sum, q_sum = tf.while_loop(lambda g, *_: g < n, one_step,
+                                           (tf.constant(0), tf.constant(0.0), tf.constant(0.0)))
         count = tf.cast(n, tf.float32)
         return loss_sum / count, q_sum / count
