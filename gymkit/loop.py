@@ -146,6 +146,9 @@ def train(
 def _finish(runner: Runner, stopped_by: StopReason, signal_number: int | None) -> TrainResult:
     """After the loop: the last row and checkpoint, the final agent, its evaluations, summary.json."""
     spec, s, run_dir, agent, evaluator = runner.spec, runner.s, runner.run_dir, runner.agent, runner.evaluator
+    end_training = getattr(agent, "end_training", None)  # plugins need not subclass Agent
+    if end_training is not None:
+        end_training()
     wall = time.perf_counter() - runner.start
     finished = stopped_by.finished
     if finished and s.step > s.last_log:

@@ -137,6 +137,9 @@ def pretrain(env: str | None = None, kind: str | None = None, *, out: str | Path
         wrappers, env_kwargs: as in presets (default: the policy run's or the preset's).
         log: where progress lines go (None: nowhere).
     """
+    from gymkit.tf_import import tensorflow
+
+    tensorflow()  # quietly, before the autoencoder modules import it
     import gymnasium as gym
 
     import gymkit  # noqa: F401 - registers gymkit's envs

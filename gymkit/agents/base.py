@@ -164,6 +164,10 @@ class Agent(abc.ABC):
         """Learn if it is time to; return metrics to log (empty when nothing happened)."""
         return {}
 
+    def end_training(self) -> None:  # noqa: B027 - optional hook
+        """Called once when the loop stops (budget, signal or stop rule), before the last
+        checkpoint and the final evaluation: finish work still in flight. Default: nothing."""
+
     def summary(self) -> str | None:
         """A human-readable picture of what was learnt (tables, arrows), or None."""
         return None

@@ -90,6 +90,9 @@ def resolve_encoder(spec: str) -> Callable[..., Any]:
 
 def make_encoder(spec: str, observation_space: Any, **options: Any) -> Any:
     """Build the Keras encoder named by ``spec`` for ``observation_space``."""
+    from gymkit.tf_import import tensorflow
+
+    tensorflow()  # quietly, before the builder imports Keras
     _, path = split_spec(spec)
     if path is not None:
         options["path"] = path

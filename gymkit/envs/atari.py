@@ -44,6 +44,7 @@ def register_atari_envs() -> None:
         import ale_py
     except ImportError:
         raise EnvError("the Atari envs need ale-py: pip install 'ale-py>=0.10'") from None
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner per env
     gym.register_envs(ale_py)
 
 

@@ -18,6 +18,7 @@ def ensure_registered(env_id: str) -> None:
         try:
             import ale_py
 
+            ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner per env
             gym.register_envs(ale_py)
         except ImportError:
             raise EnvError(f"env '{env_id}' needs ale-py: pip install ale-py") from None

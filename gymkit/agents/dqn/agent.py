@@ -53,6 +53,9 @@ class DQNAgent(Agent):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DQNConfig,
                  *, seed: int) -> None:
         super().__init__(observation_space, action_space, config, seed=seed)
+        from gymkit.tf_import import tensorflow
+
+        tensorflow()  # quietly, before anything else imports it
         from gymkit.agents.dqn.learner import Learner
         from gymkit.agents.dqn.networks import q_network, q_values_function
         from gymkit.agents.nn.numpy_forward import NumpyForward
@@ -92,17 +95,33 @@ class DQNAgent(Agent):
         self.stack_size = config.replay_stack or 1
         self.padding = "reset"
         self.replay: ReplayMemory | None = None
-        playing = self.critic if config.act_with == "critic" else self.actor
+        #: the network whose greedy actions the agent plays (the book's actor, or the critic)
+        self.playing = self.critic if config.act_with == "critic" else self.actor
         self._numpy_stale = False
         self._carried = None
+        self._rounds = None
         if self.recurrent:
             from gymkit.agents.dqn.recurrent import CarriedState
 
+            if config.overlap:  # a custom encoder the config could not see was recurrent
+                from gymkit.errors import ConfigError
+
+                raise ConfigError("overlap=true is not supported with a recurrent encoder: use overlap=false")
             self._numpy_q = self._tf_q = None
-            self._carried = CarriedState(playing, self.obs_shape, self.obs_dtype)
+            self._carried = CarriedState(self.playing, self.obs_shape, self.obs_dtype)
             return
-        self._numpy_q = NumpyForward.from_model(playing)  # None unless a plain dense net
-        self._tf_q = None if self._numpy_q else q_values_function(playing, self.obs_shape, self.obs_dtype)
+        acting = self.playing
+        #: overlap: a copy of the playing network that acts while a round trains (overlap.py)
+        self.player = None
+        if config.overlap:
+            from gymkit.agents.dqn.overlap import BackgroundRounds
+
+            self.player = q_network(config.encoder, observation_space, self.n_actions, name="player", **build)
+            self._sync_player()
+            self._rounds = BackgroundRounds(self.learner.train)
+            acting = self.player
+        self._numpy_q = NumpyForward.from_model(acting)  # None unless a plain dense net
+        self._tf_q = None if self._numpy_q else q_values_function(acting, self.obs_shape, self.obs_dtype)
 
     # -- acting ---------------------------------------------------------------------------
 
@@ -210,28 +229,56 @@ class DQNAgent(Agent):
             return {}
         self.next_round_at = next_round_at
         g, b = due * c.gradient_steps, c.batch_size
+        if self._rounds is not None:
+            return self._overlapped_round(g, b)
         copies = int(self.learner.copies.numpy())
         if self.recurrent:
             loss, q_mean = self._train_sequences(g, b)
         else:
-            loss, q_mean = self._train_transitions(g, b)
+            loss, q_mean = self.learner.train(*self._transition_batches(g, b))
         # the learner's counter is the one that schedules copies; this is its mirror for epsilon
         self.train_steps = int(self.learner.train_steps.numpy())
         self._numpy_stale = c.act_with == "critic" or int(self.learner.copies.numpy()) != copies
-        return {"loss": float(loss), "q_mean": float(q_mean), "epsilon": self.epsilon(),
-                "train_steps": float(self.train_steps)}
+        return self._round_metrics(float(loss), float(q_mean))
 
-    def _train_transitions(self, g: int, b: int) -> tuple[Any, Any]:
+    def _round_metrics(self, loss: float, q_mean: float) -> dict[str, float]:
+        return {"loss": loss, "q_mean": q_mean, "epsilon": self.epsilon(), "train_steps": float(self.train_steps)}
+
+    def _overlapped_round(self, g: int, b: int) -> dict[str, float]:
+        """Finish the round in flight, let the player catch up, start this round in the
+        background; report the finished round (:mod:`gymkit.agents.dqn.overlap`)."""
+        last = self.join_training()
+        self._sync_player()
+        self._rounds.start(*self._transition_batches(g, b))
+        return {} if last is None else self._round_metrics(*last)
+
+    def join_training(self) -> tuple[float, float] | None:
+        """Wait for the training round in flight (``overlap: true``; else a no-op) and return
+        the last finished round's ``(loss, mean Q)``."""
+        if self._rounds is None:
+            return None
+        last = self._rounds.join()
+        self.train_steps = int(self.learner.train_steps.numpy())
+        return last
+
+    def end_training(self) -> None:
+        """The loop has stopped: wait for the round in flight (the player stays one round
+        behind, as a resumed run would have it)."""
+        self.join_training()
+
+    def _sync_player(self) -> None:
+        """Copy the playing network into the player (no round may be in flight)."""
+        for mine, theirs in zip(self.player.weights, self.playing.weights, strict=True):
+            mine.assign(theirs)
+        self._numpy_stale = True
+
+    def _transition_batches(self, g: int, b: int) -> tuple[np.ndarray, ...]:
+        """G batches of B sampled transitions, each array with a leading G axis."""
         c = self.config
         sample = self.replay.sample(self.rng, g * b, c.discount_rate, c.n_step)
-        loss, q_mean = self.learner.train(
-            sample.observations.reshape(g, b, *self.obs_shape),
-            sample.actions.reshape(g, b),
-            sample.rewards.reshape(g, b),
-            sample.next_observations.reshape(g, b, *self.obs_shape),
-            sample.discounts.reshape(g, b),
-        )
-        return loss, q_mean
+        return (sample.observations.reshape(g, b, *self.obs_shape), sample.actions.reshape(g, b),
+                sample.rewards.reshape(g, b), sample.next_observations.reshape(g, b, *self.obs_shape),
+                sample.discounts.reshape(g, b))
 
     def _train_sequences(self, g: int, b: int) -> tuple[Any, Any]:
         """G gradient steps on G batches of B windows (one graph call)."""
@@ -246,6 +293,7 @@ class DQNAgent(Agent):
 
     def copy_critic_to_actor(self) -> None:
         """Copy the critic's weights to the actor now (the graph does it every copy_steps)."""
+        self.join_training()
         self.learner.copy_critic_to_actor()
         self._numpy_stale = True
 
@@ -264,8 +312,13 @@ class DQNAgent(Agent):
         self._save_weights_and_counters(Path(directory), policy_only=True)
 
     def _save_weights_and_counters(self, directory: Path, policy_only: bool) -> None:
+        last = self.join_training()  # the networks as of the last round's end
         self.critic.save_weights(directory / "critic.weights.h5")
         self.actor.save_weights(directory / "actor.weights.h5")
+        if self.player is not None:  # it plays one round behind: part of the exact state
+            from gymkit.agents.dqn.overlap import PLAYER_FILE
+
+            self.player.save_weights(directory / PLAYER_FILE)
         state = {
             "env_steps": self.env_steps, "train_steps": self.train_steps,
             "next_round_at": self.next_round_at, "stack_size": self.stack_size,
@@ -273,6 +326,7 @@ class DQNAgent(Agent):
             "eval_rng": self.eval_rng.bit_generator.state,
             "replay_streams": None if self.replay is None or policy_only else self.replay.num_streams,
             "policy_only": policy_only,
+            "last_round": None if last is None else list(last),
         }
         (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
 
@@ -283,6 +337,13 @@ class DQNAgent(Agent):
         directory = Path(directory)
         load_keras_weights(self.critic, directory / "critic.weights.h5")
         load_keras_weights(self.actor, directory / "actor.weights.h5")
+        if self.player is not None:
+            from gymkit.agents.dqn.overlap import PLAYER_FILE
+
+            if (directory / PLAYER_FILE).exists():
+                load_keras_weights(self.player, directory / PLAYER_FILE)
+            else:  # saved without overlap: the player starts level with the playing network
+                self._sync_player()
         state = read_json(directory / STATE_FILE)
         if not isinstance(state, dict):
             raise RunDirError(f"{directory / STATE_FILE} is not a JSON object: restore it from a copy")
@@ -295,6 +356,9 @@ class DQNAgent(Agent):
         self.rng.bit_generator.state = state["rng"]
         if "eval_rng" in state:
             self.eval_rng.bit_generator.state = state["eval_rng"]
+        if self._rounds is not None and state.get("last_round") is not None:
+            loss, q_mean = state["last_round"]
+            self._rounds.last = (float(loss), float(q_mean))
         if state["replay_streams"] is not None:
             self.replay = self._make_replay(state["replay_streams"])
             self.replay.load(directory / "replay")

@@ -66,6 +66,9 @@ class DQNConfig(AgentConfig):
     burn_in: int = param(0, "extra steps before each replayed sequence that only warm up the "
                             "recurrent state, without loss (R2D2's burn-in)", low=0)
     jit_compile: bool = param(False, "XLA-compile the update (measure first: often no gain on CPU)")
+    overlap: bool = param(False, "train each round in a background thread while the next "
+                                 "training_interval env steps are played with the weights as of the "
+                                 "round's start (acting lags one round; runs stay deterministic)")
     # -- exploration ------------------------------------------------------------------------
     eps_max: float = param(1.0, "epsilon at the start of training", low=0.0, high=1.0)
     eps_min: float = param(0.05, "epsilon after the decay", low=0.0, high=1.0)
@@ -97,6 +100,9 @@ class DQNConfig(AgentConfig):
             )
         if self.recurrent:
             check_recurrent(self)
+        if self.overlap and self.recurrent:
+            raise ConfigError(f"overlap=true is not supported with the recurrent encoder '{self.encoder}' "
+                              "(its acting state follows the learner): use overlap=false")
 
 
 def check_recurrent(config: DQNConfig) -> None:

@@ -74,7 +74,10 @@ class ReinforceAgent(Agent):
     ) -> None:
         super().__init__(observation_space, action_space, config, seed=seed)
         self.check_spaces(observation_space, action_space)
-        from gymkit.agents.reinforce.learner import ReinforceLearner  # imports TensorFlow
+        from gymkit.tf_import import tensorflow
+
+        tensorflow()  # quietly, before anything else imports it
+        from gymkit.agents.reinforce.learner import ReinforceLearner
 
         self.n_actions = int(action_space.n)
         self._action_start = int(action_space.start)
