@@ -164,9 +164,9 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/dqn_speed_vs_sb3.jsonl")
     args = parser.parse_args()
     t = time.perf_counter()
+    import stable_baselines3  # noqa: F401
     import tensorflow as tf
     import torch
-    import stable_baselines3  # noqa: F401
 
     torch.set_num_threads(os.cpu_count() or 1)
     print(f"# {cpu_model()}; TensorFlow {tf.__version__}, PyTorch {torch.__version__}, "
