@@ -111,3 +111,6 @@ def test_tf_path_player_acts_while_the_round_runs():
                               np.array([False]), np.array([0])))
     assert np.isfinite(agent.update()["loss"])
     assert not np.array_equal(agent.q_values(frames), q_before)  # caught up with round 1
+    agent.act(frames[:1], explore=False)  # another batch size: no new trace
+    assert agent._tf_q.experimental_get_tracing_count() == 1
+    assert agent.learner.train.experimental_get_tracing_count() == 1
