@@ -165,8 +165,11 @@ def main() -> None:
     args = parser.parse_args()
     t = time.perf_counter()
     import stable_baselines3  # noqa: F401
-    import tensorflow as tf
     import torch
+
+    from gymkit.tf_import import tensorflow
+
+    tf = tensorflow()
 
     torch.set_num_threads(os.cpu_count() or 1)
     print(f"# {cpu_model()}; TensorFlow {tf.__version__}, PyTorch {torch.__version__}, "
