@@ -163,6 +163,22 @@ def test_the_update_is_traced_once_whatever_the_number_of_rounds_due():
     assert copies == [1, 2, 3]  # one counter: a copy every 4 training steps (after 6, 8, 12)
 
 
+def test_jit_step_runs_the_same_schedule_one_xla_step_at_a_time():
+    """jit_step: G steps from Python, one XLA-compiled step each, the same counters and copies."""
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [8], "copy_steps": 4, "batch_size": 4,
+                                         "training_start": 0, "training_interval": 1,
+                                         "gradient_steps": 2, "jit_step": True}, seed=0)
+    rng = np.random.default_rng(2)
+    copies = []
+    for n in (3, 1, 2):
+        agent.observe(rows(rng.normal(size=(n, 2)), [1] * n, [1.0] * n, rng.normal(size=(n, 2)),
+                           [False] * n, [False] * n, np.arange(n)))
+        assert np.isfinite(agent.update()["loss"])
+        copies.append(int(agent.learner.copies.numpy()))
+    assert agent.learner.train_one.experimental_get_tracing_count() == 1
+    assert agent.train_steps == 12 and copies == [1, 2, 3]
+
+
 def test_training_schedule():
     assert first_training_step(1000, 3) == 1002  # the book: iteration >= 1000 and % 3 == 0
     assert rounds_due(1001, 1002, 3) == (0, 1002)

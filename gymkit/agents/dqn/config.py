@@ -66,6 +66,8 @@ class DQNConfig(AgentConfig):
     burn_in: int = param(0, "extra steps before each replayed sequence that only warm up the "
                             "recurrent state, without loss (R2D2's burn-in)", low=0)
     jit_compile: bool = param(False, "XLA-compile the update (measure first: often no gain on CPU)")
+    jit_step: bool = param(False, "XLA-compile one gradient step and run the G steps of a round "
+                                  "from Python (conv nets: XLA runs them slowly inside a graph loop on CPU)")
     overlap: bool = param(False, "train each round in a background thread while the next "
                                  "training_interval env steps are played with the weights as of the "
                                  "round's start (acting lags one round; runs stay deterministic)")

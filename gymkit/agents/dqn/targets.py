@@ -99,6 +99,13 @@ class GStepTrainer:
         # a Nature-CNN update; the ops, and so the numbers, are the ones AutoGraph made.
         self.train = tf.function(self._train, input_signature=signature, autograph=False,
                                  jit_compile=config.jit_compile or None)
+        if config.jit_step:
+            # XLA on CPU runs a Nature-CNN update 6x slower inside a graph loop than alone, and
+            # ~15% faster alone than TensorFlow's own kernels: compile one step, loop here.
+            step_signature = [tf.TensorSpec(spec.shape[1:], spec.dtype) for spec in signature]
+            self.train_one = tf.function(self._one_step, input_signature=step_signature,
+                                         autograph=False, jit_compile=True)
+            self.train = self._train_stepwise
 
     def copy_critic_to_actor(self) -> None:
         """Assign the critic's weights to the actor now."""
@@ -115,17 +122,28 @@ class GStepTrainer:
 
         return tf.cond(self.train_steps % self.config.copy_steps == 0, copy, lambda: tf.constant(False))
 
+    def _one_step(self, *batch: Any) -> tuple[Any, Any]:
+        """One gradient step on one batch, the step counter and the copy schedule."""
+        variables = self.critic.trainable_variables
+        with tf.GradientTape() as tape:
+            loss, q_mean = self.loss_fn(*batch)
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+        self.train_steps.assign_add(1)
+        self._copy_if_due()
+        return loss, q_mean
+
+    def _train_stepwise(self, *batches: Any) -> tuple[Any, Any]:
+        """``train`` with ``jit_step``: the G steps from Python, each one XLA call."""
+        losses, q_means = zip(*(self.train_one(*(batch[g] for batch in batches))
+                                for g in range(len(batches[0]))), strict=True)
+        return tf.reduce_mean(tf.stack(losses)), tf.reduce_mean(tf.stack(q_means))
+
     def _train(self, *batches: Any) -> tuple[Any, Any]:
         n = tf.shape(batches[0])[0]
-        variables = self.critic.trainable_variables
 
         def one_step(g: Any, loss_sum: Any, q_sum: Any) -> tuple[Any, Any, Any]:
-            with tf.GradientTape() as tape:
-                loss, q_mean = self.loss_fn(*(batch[g] for batch in batches))
-            grads = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-            self.train_steps.assign_add(1)
-            self._copy_if_due()
+            loss, q_mean = self._one_step(*(batch[g] for batch in batches))
             return g + 1, loss_sum + loss, q_sum + q_mean
 
         _, loss_sum, q_sum = tf.while_loop(lambda g, *_: g < n, one_step,
