@@ -101,8 +101,9 @@ def main() -> None:
         agent.learner.train(*batch), bare(*single)  # trace and compile both first
         agent_ms, bare_ms = [], []
         for _ in range(5):  # alternate, so load hits both alike
-            agent_ms.append(per_call_ms(lambda: float(agent.learner.train(*tensors)[0]), args.calls // 5 or 1))
-            bare_ms.append(per_call_ms(lambda: float(bare(*single)[0]), args.calls // 5 or 1))
+            agent_ms.append(per_call_ms(lambda a=agent, t=tensors: float(a.learner.train(*t)[0]),
+                                        args.calls // 5 or 1))
+            bare_ms.append(per_call_ms(lambda f=bare, t=single: float(f(*t)[0]), args.calls // 5 or 1))
         a, b = statistics.median(agent_ms), statistics.median(bare_ms)
         rows.append((f"update, {'XLA (jit_step)' if jit else 'TF kernels'}: agent / bare",
                      f"{a:.1f} ms / {b:.1f} ms", f"agent at {b / a:.2f} of the bare rate"))
