@@ -296,3 +296,22 @@ def test_torch_style_initialisation_bounds_and_copy():
     assert np.abs(bias_0).min() > 0  # biases drawn too, not zeros
     for a, c in zip(agent.actor.get_weights(), agent.critic.get_weights(), strict=True):
         np.testing.assert_array_equal(a, c)
+
+
+def test_a_step_whose_every_row_explores_skips_the_network_and_draws_the_same_numbers():
+    """act() draws its coins first: the network runs only when some row acts greedily, and the
+    actions are the ones of computing Q for every step and keeping the explored rows' draws."""
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [8], "eps_max": 0.7, "eps_min": 0.7}, seed=5)
+    twin = make_agent("dqn", OBS, ACT, {"hidden_sizes": [8], "eps_max": 0.7, "eps_min": 0.7}, seed=5)
+    calls = []
+    forward = agent.q_values
+    agent.q_values = lambda obs, **kw: (calls.append(len(obs)), forward(obs, **kw))[1]
+    obs = np.random.default_rng(1).normal(size=(200, 1, 2)).astype(np.float32)
+    actions = [int(agent.act(o, explore=True)[0]) for o in obs]
+    expected = []
+    for o in obs:  # the old order: Q first, then the coins
+        greedy = int(twin.q_values(o).argmax(axis=1)[0])
+        coin, pick = twin.rng.random((2, 1))
+        expected.append(int(pick[0] * 3) if coin[0] < 0.7 else greedy)
+    assert actions == expected
+    assert 30 < len(calls) < 90  # about 30% of the steps act greedily
