@@ -61,13 +61,17 @@ class ClockedDQN(DQNAgent):
             self.warm_at = time.perf_counter()
 
 
+#: extra gymkit settings for both benches (``--gymkit-set``), e.g. ``overlap=true``
+EXTRA: dict = {}
+
+
 def gymkit_atari(seed: int) -> dict:
     from gymkit.config import load_preset
     from gymkit.loop import train
 
     preset = load_preset("dqn-mspacman")
     t0 = time.perf_counter()
-    result = train(f"{Path(__file__).stem}:ClockedDQN", ATARI_ID, config={**preset.config, **ATARI},
+    result = train(f"{Path(__file__).stem}:ClockedDQN", ATARI_ID, config={**preset.config, **ATARI, **EXTRA},
           env_kwargs=preset.env_kwargs, wrappers=preset.wrappers, steps=ATARI_STEPS, seed=seed,
           eval_episodes=0, checkpoint_every=0, progress=False)
     return _atari_row("gymkit", seed, t0, result.agent.warm_at, time.perf_counter())
@@ -115,7 +119,7 @@ def gymkit_cartpole(seed: int) -> dict:
 
     preset = load_preset("dqn-cartpole")
     t0 = time.perf_counter()
-    train("dqn", "CartPole-v1", config=preset.config, steps=CARTPOLE_STEPS, seed=seed, eval_episodes=0,
+    train("dqn", "CartPole-v1", config={**preset.config, **EXTRA}, steps=CARTPOLE_STEPS, seed=seed, eval_episodes=0,
           eval_every=0, checkpoint_every=0, progress=False)
     return _cartpole_row("gymkit", seed, time.perf_counter() - t0)
 
@@ -162,7 +166,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", choices=["atari", "cartpole"], default=None)
     parser.add_argument("--out", default="/tmp/dqn_speed_vs_sb3.jsonl")
+    parser.add_argument("--gymkit-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a gymkit DQN setting in both benches (repeatable)")
     args = parser.parse_args()
+    from gymkit.config import parse_set
+
+    EXTRA.update(parse_set(args.gymkit_set))
     t = time.perf_counter()
     import stable_baselines3  # noqa: F401
     import torch
@@ -184,6 +193,7 @@ def main() -> None:
         for fn, seed in runs:
             row = fn(seed)
             row["cpu"] = cpu_model()
+            row["gymkit_set"] = EXTRA
             rows.append(row)
             fh.write(json.dumps(row) + "\n")
             fh.flush()
