@@ -63,3 +63,24 @@ def run_cli_in_process(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep ``--dist loadgroup`` grouping on pytest 9.2 (pytest-xdist issue #1386).
+
+    An xdist worker appends ``@GROUP`` to the node id of each test marked
+    ``xdist_group(GROUP)``, and the controller sends the tests of one group to one worker
+    by that suffix. pytest 9.2 holds node ids in a structured ``_id`` that xdist 3.8's
+    assignment no longer reaches, so the groups silently fall apart. This appends the
+    suffix where it is missing (the same string xdist would write); with an xdist that
+    does it, every id already carries it and nothing changes.
+    """
+    if not (hasattr(config, "workerinput") and config.getvalue("loadgroup")):
+        return
+    for item in items:
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                 for m in item.iter_markers("xdist_group")}
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = type(item._id).parse(item.nodeid + suffix)
