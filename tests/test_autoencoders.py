@@ -316,7 +316,10 @@ def test_dqn_takes_a_frozen_conv_encoder(tmp_path):
 # -- the command line -------------------------------------------------------------------------
 
 
-def test_pretrain_cli_on_cartpole(cli, tmp_path):
+def test_pretrain_cli_on_cartpole(tmp_path):
+    # in process: the command line's options, files and messages are the point, not a fresh process
+    from tests.conftest import run_cli_in_process as cli
+
     out = tmp_path / "ae"
     res = cli("pretrain", "--env", "CartPole-v1", "--kind", "linear", "--codings", "2", "--observations", "1500",
               "--epochs", "60", "--set", "learning_rate=0.01", "--seed", "1", "--out", str(out))

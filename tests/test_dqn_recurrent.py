@@ -308,7 +308,8 @@ def test_resume_continues_exactly(reference_run, tmp_path):
 
 
 def test_cli_trains_dqn_with_every_recurrent_encoder_setting(tmp_path):
-    from tests.conftest import run_cli
+    # in process: the --set values reaching the agent are the point, not a fresh process
+    from tests.conftest import run_cli_in_process as run_cli
 
     res = run_cli("train", "--agent", "dqn", "--env", "CartPole-v1", "--steps", "300",
                   "--set", "encoder=lstm", "--set", "encoder_options={peephole: true}",

@@ -10,7 +10,7 @@ import pytest
 
 import gymkit
 
-from .conftest import run_cli
+from .conftest import run_cli, run_cli_in_process
 
 pytest.importorskip("tensorflow")
 
@@ -35,8 +35,9 @@ def test_learns_with_several_envs_finishing_episodes_in_any_order():
 
 def test_cli_train_then_evaluate_loads_the_keras_weights(tmp_path):
     run = tmp_path / "run"
-    res = run_cli("train", "--preset", "reinforce-cartpole", "--episodes", "30", "--seed", "2",
-                  "--eval-episodes", "5", "--run-dir", str(run), "--no-progress")
+    # trained in process; the evaluation below is a fresh process, which has only the files
+    res = run_cli_in_process("train", "--preset", "reinforce-cartpole", "--episodes", "30", "--seed", "2",
+                             "--eval-episodes", "5", "--run-dir", str(run), "--no-progress")
     assert res.returncode == 0, res.stderr
     agent_dir = run / "agent"
     assert (agent_dir / "policy.weights.h5").exists() and (agent_dir / "optimizer.npz").exists()

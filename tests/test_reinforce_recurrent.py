@@ -102,6 +102,12 @@ def test_save_and_load_keep_the_recurrent_policy(tmp_path):
             loaded.policy_probabilities(seq[:, t], env_ids=np.arange(2)), atol=1e-6)
 
 
+#: The two learning checks below (about a minute together) form one xdist group:
+#: --dist loadgroup hands out the work units with the most tests first, so they start early
+#: instead of in the second half of the suite, where one could be the last test running.
+LONG_LEARNING = pytest.mark.xdist_group("reinforce-recurrent-learning")
+
+
 def test_value_baseline_and_truncated_episodes_with_a_recurrent_encoder():
     # masked CartPole cut at 30 steps: the recurrent value network bootstraps the cut episodes
     result = train("reinforce", "CartPole-v1", config={"encoder": "gru", "hidden_sizes": [8],
@@ -112,6 +118,7 @@ def test_value_baseline_and_truncated_episodes_with_a_recurrent_encoder():
     assert np.isfinite(result.evaluation.mean)
 
 
+@LONG_LEARNING
 def test_lstm_learns_embedded_reber_through_the_agent_and_the_mlp_stays_at_chance():
     # the reinforce-reber preset, seed 0, 2,000 training episodes (62 updates of 32), 200 greedy
     # evaluation episodes; chance is 0.5 (bench/README.md has 5 seeds x 4,800 episodes)
@@ -121,6 +128,7 @@ def test_lstm_learns_embedded_reber_through_the_agent_and_the_mlp_stays_at_chanc
     assert 0.40 <= mlp.evaluation.mean <= 0.60, mlp.evaluation
 
 
+@LONG_LEARNING
 def test_gru_triples_the_memoryless_return_on_velocity_masked_cartpole():
     # bench/masked_cartpole.py's settings (reinforce-cartpole preset, velocity-mask + rescale to
     # [-1, 1]), seed 0, 500 training episodes each, 20 greedy evaluation episodes.

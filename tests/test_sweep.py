@@ -146,6 +146,13 @@ def ray_tune():
     return pytest.importorskip("ray.tune")
 
 
+#: The two real sweeps (half a minute or more each, much of it waiting on Ray) form one xdist
+#: group: --dist loadgroup hands out the work units with the most tests first, so they start
+#: early instead of near the end of the suite (this module sorts late), where the other
+#: worker would idle while they finish.
+REAL_SWEEP = pytest.mark.xdist_group("ray-sweeps")
+
+
 def test_sampling_is_grid_times_samples_and_reproducible(tmp_path, ray_tune):
     from gymkit.sweep.space import load_space, sample_variants
 
@@ -194,6 +201,7 @@ def test_asha_rungs_are_in_the_budget_unit(ray_tune):
         _scheduler("asha", v + e, None)
 
 
+@REAL_SWEEP
 def test_small_sweep_on_local_ray(tmp_path, ray_tune):
     """4 trials (2 configurations x 2 seeds) through the CLI on a 2-CPU local Ray."""
     from gymkit.config import load_preset
@@ -279,6 +287,7 @@ def test_asha_stops_poor_trials_and_they_are_not_candidates(tmp_path, ray_tune):
     assert result.best.variant in {t.variant for t in finished}
 
 
+@REAL_SWEEP
 def test_killed_worker_is_retried_and_resumes_exactly(tmp_path, ray_tune):
     """SIGKILL the trial's worker after its first checkpoint: Ray retries the trial, which
     resumes from that checkpoint (not step 0) and ends exactly as an uninterrupted run."""

@@ -57,25 +57,50 @@ def max_error(Q: np.ndarray, Q_star: np.ndarray, only_greedy: bool = False) -> f
     return float(np.max(np.abs(Q[finite] - Q_star[finite])))
 
 
+class _OnFirstUse(dict):
+    """A dict that computes a missing key's value with ``make(key)`` and keeps it."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        self[key] = value = self.make(key)
+        return value
+
+
 @pytest.fixture(scope="module")
 def runs_0_9():
-    """100,000 steps at discount 0.9 with each exploration policy (about 5 s each)."""
-    return {name: q_learning(name, 0.9, 100_000) for name in EXPLORATION}
+    """``runs_0_9[name]``: 100,000 steps at discount 0.9 with that exploration policy (about
+    12 s each), trained when a test first reads it."""
+    return _OnFirstUse(lambda name: q_learning(name, 0.9, 100_000))
 
 
-@pytest.mark.parametrize("exploration", list(EXPLORATION))
+#: xdist groups (--dist loadgroup) of the tests reading ``runs_0_9``: each run is trained on
+#: one worker only, and the epsilon-greedy run's tests can go to the other worker.
+GROUP_0_9 = {"random": "bookmdp-0.9-random-f", "exploration-function": "bookmdp-0.9-random-f",
+             "epsilon-greedy": "bookmdp-0.9-epsilon"}
+
+
+def grouped(*explorations: str) -> list:
+    """One parameter per exploration policy, in the xdist group of its run."""
+    return [pytest.param(e, marks=pytest.mark.xdist_group(GROUP_0_9[e])) for e in explorations]
+
+
+@pytest.mark.parametrize("exploration", grouped(*EXPLORATION))
 def test_q_learning_recovers_the_optimal_policy_at_discount_0_9(runs_0_9, exploration):
     agent, Q_star, _ = runs_0_9[exploration]
     assert Q_star.argmax(axis=1).tolist() == [0, 0, 1]
     assert agent.greedy_policy().tolist() == [0, 0, 1]
 
 
-@pytest.mark.parametrize("exploration", ["random", "epsilon-greedy"])
+@pytest.mark.parametrize("exploration", grouped("random", "epsilon-greedy"))
 def test_q_learning_converges_to_q_value_iteration_at_discount_0_9(runs_0_9, exploration):
     agent, Q_star, _ = runs_0_9[exploration]
     assert max_error(agent.Q, Q_star) < 1.5  # all 6 possible (s, a); Q* spans -4.9 to 50.1
 
 
+@pytest.mark.xdist_group(GROUP_0_9["random"])
 def test_exploration_function_values_converge_on_the_actions_it_keeps_taking(runs_0_9):
     # f stops trying an action once K / (1 + N) falls below its value gap, so the Q-values
     # of clearly worse actions stay rough; the optimistic bonus in the target (Eq. 16-6)
@@ -87,6 +112,7 @@ def test_exploration_function_values_converge_on_the_actions_it_keeps_taking(run
     assert agent.visits[0, 2] < 0.05 * random_agent.visits[0, 2]
 
 
+@pytest.mark.xdist_group(GROUP_0_9["random"])
 def test_exploration_function_finds_the_optimal_policy_before_random_exploration(runs_0_9):
     _, _, steps_f = runs_0_9["exploration-function"]
     _, _, steps_random = runs_0_9["random"]

@@ -15,18 +15,20 @@ import numpy as np
 from gymkit.checkpoint import checkpoint_dirs
 
 #: agent -> (agent, env, steps, checkpoint interval, extra CLI args): small enough to run
-#: several times in CI, long enough (in steps per second) that a kill lands mid-run.
+#: several times in CI, long enough (in steps per second) that a kill lands mid-run. Every
+#: run has ten (random, q-learning) or six checkpoints, so the kills land between the first
+#: and the last but one of them (test_resume_after_sigkill_at_random_points).
 AGENT_RUNS = {
-    "random": ("random", "CartPole-v1", 30_000, 3_000, []),
-    "q-learning": ("q-learning", "gymkit/BookMDP-v0", 40_000, 4_000, []),
+    "random": ("random", "CartPole-v1", 15_000, 1_500, []),
+    "q-learning": ("q-learning", "gymkit/BookMDP-v0", 20_000, 2_000, []),
     "reinforce": ("reinforce", "CartPole-v1", 3_000, 500, ["--set", "episodes_per_update=4"]),
     # a recurrent policy: its hidden state must restart with each episode after a resume
-    "reinforce-lstm": ("reinforce", "gymkit/EmbeddedReber-v0", 3_000, 500,
+    "reinforce-lstm": ("reinforce", "gymkit/EmbeddedReber-v0", 1_500, 250,
                        ["--set", "encoder=lstm", "--set", "hidden_sizes=[16]",
                         "--set", "episodes_per_update=8", "--set", "learning_rate=0.003"]),
-    "dqn": ("dqn", "CartPole-v1", 3_000, 500, ["--set", "training_start=200",
+    "dqn": ("dqn", "CartPole-v1", 1_500, 250, ["--set", "training_start=200",
                                               "--set", "replay_memory_size=5000"]),
-    "dqn-lstm": ("dqn", "CartPole-v1", 3_000, 500, ["--set", "encoder=lstm", "--set", "hidden_sizes=[16]",
+    "dqn-lstm": ("dqn", "CartPole-v1", 1_500, 250, ["--set", "encoder=lstm", "--set", "hidden_sizes=[16]",
                                                    "--set", "training_start=200",
                                                    "--set", "replay_memory_size=5000"]),
 }

@@ -1,6 +1,12 @@
 """Promises 1-3: determinism, exact resume after SIGKILL, and clean stops on SIGINT/SIGTERM.
 
 Each runs for the random, q-learning, reinforce and dqn agents (each feed-forward and LSTM) on small envs.
+
+Every comparison is against a reference run trained in a fresh process (``reference_run``).
+The runs that are killed or signalled are fresh processes too; the runs that only need to
+finish (a repeat with the same seed, another seed, the final ``--resume``) run in this
+process, so each test pays the TensorFlow import only where a process must die. A warm
+process reproducing a fresh one's bytes is the stronger check.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import sys
 
 import pytest
 
+from ..conftest import run_cli_in_process
 from .helpers import (
     AGENT_RUNS,
     agent_arrays,
@@ -24,39 +31,65 @@ from .helpers import (
     wait_for_step,
 )
 
-AGENTS = list(AGENT_RUNS)
+
+def by_agent(*names: str) -> list:
+    """One parameter per agent, each in its agent's xdist group: an agent's tests run on one
+    worker (``--dist loadgroup``), which trains its reference once; the agents spread."""
+    return [pytest.param(name, marks=pytest.mark.xdist_group(f"determinism-{name}")) for name in names]
+
+
+AGENTS = by_agent(*AGENT_RUNS)
 
 
 def _train(args, run_dir):
+    """Train in a fresh process (the CLI as a user runs it)."""
     res = subprocess.run([sys.executable, "-m", "gymkit.cli", *args, "--run-dir", str(run_dir)],
                          env=cli_env(), capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     return res
 
 
-@pytest.fixture(scope="module")
-def reference_runs(tmp_path_factory):
-    """One uninterrupted run per agent (seed 0), shared by the tests below."""
+def _train_here(args, run_dir):
+    """Train in this process (``gymkit.cli.main``), for runs that need not be a fresh process."""
+    res = run_cli_in_process(*args, "--run-dir", str(run_dir))
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory):
+    """``reference_run(name)``: one uninterrupted run of that agent (seed 0) in a fresh process.
+
+    Trained on first use and kept for the session, so a worker trains only the references
+    of the agents whose tests it runs (with the xdist groups of ``by_agent``: each once)."""
     root = tmp_path_factory.mktemp("reference")
-    return {name: _train(train_args(name), root / name) and root / name for name in AGENTS}
+    runs = {}
+
+    def get(name):
+        if name not in runs:
+            _train(train_args(name), root / name)
+            runs[name] = root / name
+        return runs[name]
+
+    return get
 
 
 @pytest.mark.parametrize("name", AGENTS)
-def test_same_seed_same_bytes_other_seed_differs(name, reference_runs, tmp_path):
+def test_same_seed_same_bytes_other_seed_differs(name, reference_run, tmp_path):
+    ref = reference_run(name)
     again = tmp_path / "again"
-    _train(train_args(name), again)
-    ref = reference_runs[name]
+    _train_here(train_args(name), again)
     assert (again / "metrics.csv").read_bytes() == (ref / "metrics.csv").read_bytes()
     assert_same_arrays(agent_arrays(again / "agent"), agent_arrays(ref / "agent"))
     other = tmp_path / "other"
-    _train(train_args(name, seed=1), other)
+    _train_here(train_args(name, seed=1), other)
     assert (other / "metrics.csv").read_bytes() != (ref / "metrics.csv").read_bytes()
 
 
 @pytest.mark.parametrize("name", AGENTS)
-def test_resume_after_sigkill_at_random_points(name, reference_runs, tmp_path):
+def test_resume_after_sigkill_at_random_points(name, reference_run, tmp_path):
     """Kill at three random points (each after a random checkpoint), resume each time."""
-    ref = reference_runs[name]
+    ref = reference_run(name)
     rng = random.Random(f"kill-{name}")
     run_dir = tmp_path / "killed"
     first = True
@@ -70,18 +103,18 @@ def test_resume_after_sigkill_at_random_points(name, reference_runs, tmp_path):
         assert reached and still_running, f"the run ended before it could be killed after step {point * every}"
         assert not (run_dir / "agent").exists()
         first = False
-    _train(["train", "--resume", "--no-progress"], run_dir)
+    _train_here(["train", "--resume", "--no-progress"], run_dir)
     assert (run_dir / "metrics.csv").read_bytes() == (ref / "metrics.csv").read_bytes()
     assert_same_arrays(agent_arrays(run_dir / "agent"), agent_arrays(ref / "agent"))
     assert (run_dir / "evaluation.json").read_text() == (ref / "evaluation.json").read_text()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("name", ["random", "dqn"])
-def test_signal_checkpoints_then_resume_is_exact(name, sig, reference_runs, tmp_path):
+@pytest.mark.parametrize("name", by_agent("random", "dqn"))
+def test_signal_checkpoints_then_resume_is_exact(name, sig, reference_run, tmp_path):
     import time
 
-    ref = reference_runs[name]
+    ref = reference_run(name)
     run_dir = tmp_path / "stopped"
     steps, every = steps_and_interval(name)
     proc = start([*train_args(name), "--run-dir", str(run_dir)])
@@ -93,6 +126,6 @@ def test_signal_checkpoints_then_resume_is_exact(name, sig, reference_runs, tmp_
     assert proc.returncode == 128 + sig, err
     assert "resume with: gymkit train --resume" in err
     assert not (run_dir / "agent").exists()
-    _train(["train", "--resume", "--no-progress"], run_dir)
+    _train_here(["train", "--resume", "--no-progress"], run_dir)
     assert (run_dir / "metrics.csv").read_bytes() == (ref / "metrics.csv").read_bytes()
     assert_same_arrays(agent_arrays(run_dir / "agent"), agent_arrays(ref / "agent"))
