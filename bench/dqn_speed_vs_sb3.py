@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", choices=["atari", "cartpole"], default=None)
     parser.add_argument("--out", default="/tmp/dqn_speed_vs_sb3.jsonl")
+    parser.add_argument("--libs", nargs="+", choices=["gymkit", "sb3"], default=["gymkit", "sb3"])
     parser.add_argument("--gymkit-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a gymkit DQN setting in both benches (repeatable)")
     args = parser.parse_args()
@@ -185,9 +186,10 @@ def main() -> None:
           f"imports {time.perf_counter() - t:.1f} s (off the clock)", flush=True)
     runs = []
     if args.only in (None, "atari"):
-        runs += [(f, s) for s in args.seeds for f in (gymkit_atari, sb3_atari)]
+        runs += [(f, s) for s in args.seeds for f in (gymkit_atari, sb3_atari) if f.__name__.split("_")[0] in args.libs]
     if args.only in (None, "cartpole"):
-        runs += [(f, s) for s in args.seeds for f in (gymkit_cartpole, sb3_cartpole)]
+        runs += [(f, s) for s in args.seeds for f in (gymkit_cartpole, sb3_cartpole)
+                 if f.__name__.split("_")[0] in args.libs]
     rows = []
     with open(args.out, "a", encoding="utf-8") as fh:
         for fn, seed in runs:
