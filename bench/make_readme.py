@@ -2,7 +2,7 @@
 from pathlib import Path
 
 root = Path(__file__).resolve().parent
-order = ["learning", "dqn", "atari", "reinforce", "tabular", "recurrent", "dqn_recurrent", "recurrent_act", "autoencoders",
+order = ["learning", "speed", "test_suite", "dqn", "atari", "reinforce", "tabular", "recurrent", "dqn_recurrent", "recurrent_act", "autoencoders",
          "tracking", "sweep"]
 files = [root / "results" / f"{n}.md" for n in order if (root / "results" / f"{n}.md").exists()]
 files += [p for p in sorted((root / "results").glob("*.md")) if p not in files]

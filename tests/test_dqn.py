@@ -315,3 +315,18 @@ def test_a_step_whose_every_row_explores_skips_the_network_and_draws_the_same_nu
         expected.append(int(pick[0] * 3) if coin[0] < 0.7 else greedy)
     assert actions == expected
     assert 30 < len(calls) < 90  # about 30% of the steps act greedily
+
+
+def test_a_copy_is_seen_by_the_numpy_actor_even_when_no_step_looked_in_between():
+    """A copy, then an update without one, with no greedy act between: the NumPy actor must
+    still re-read the weights (a step that skips the network must not hide the copy)."""
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [8], "copy_steps": 2, "batch_size": 2,
+                                         "training_start": 0, "training_interval": 1}, seed=0)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(1, 2)).astype(np.float32)
+    agent.q_values(obs)  # the NumPy copy is fresh now
+    for _ in range(3):  # rounds 1, 2 (a copy), 3: no act in between
+        agent.observe(rows(obs, [1], [1.0], obs, [False], [False]))
+        agent.update()
+    assert int(agent.learner.copies.numpy()) == 1
+    np.testing.assert_allclose(agent.q_values(obs), agent.actor(obs).numpy(), rtol=1e-5, atol=1e-6)

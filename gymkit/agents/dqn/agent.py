@@ -100,6 +100,8 @@ class DQNAgent(Agent):
         self._numpy_stale = False
         self._carried = None
         self._rounds = None
+        #: overlap: a copy of the playing network that acts while a round trains (overlap.py)
+        self.player = None
         if self.recurrent:
             from gymkit.agents.dqn.recurrent import CarriedState
 
@@ -111,8 +113,6 @@ class DQNAgent(Agent):
             self._carried = CarriedState(self.playing, self.obs_shape, self.obs_dtype)
             return
         acting = self.playing
-        #: overlap: a copy of the playing network that acts while a round trains (overlap.py)
-        self.player = None
         if config.overlap:
             from gymkit.agents.dqn.overlap import BackgroundRounds
 
@@ -238,7 +238,9 @@ class DQNAgent(Agent):
             loss, q_mean = self.learner.train(*self._transition_batches(g, b))
         # the learner's counter is the one that schedules copies; this is its mirror for epsilon
         self.train_steps = int(self.learner.train_steps.numpy())
-        self._numpy_stale = c.act_with == "critic" or int(self.learner.copies.numpy()) != copies
+        # or-ed in: a step that skipped the network may have left an earlier change unread
+        changed = c.act_with == "critic" or int(self.learner.copies.numpy()) != copies
+        self._numpy_stale = self._numpy_stale or changed
         return self._round_metrics(float(loss), float(q_mean))
 
     def _round_metrics(self, loss: float, q_mean: float) -> dict[str, float]:
