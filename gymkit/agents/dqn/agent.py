@@ -13,7 +13,6 @@ optional burn-in (:mod:`gymkit.agents.dqn.recurrent`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +29,12 @@ from gymkit.agents.base import (
 from gymkit.agents.dqn.config import DQNConfig
 from gymkit.agents.dqn.saving import (
     OPTIMIZER_FILE,
-    load_optimizer_variables,
+    load_weights_and_counters,
     save_optimizer_variables,
+    save_weights_and_counters,
 )
 from gymkit.agents.dqn.schedule import first_training_step, linear_epsilon, rounds_due
 from gymkit.replay import ReplayMemory
-
-STATE_FILE = "dqn_state.json"
 
 
 class DQNAgent(Agent):
@@ -57,8 +55,7 @@ class DQNAgent(Agent):
 
         tensorflow()  # quietly, before anything else imports it
         from gymkit.agents.dqn.learner import Learner
-        from gymkit.agents.dqn.networks import q_network, q_values_function
-        from gymkit.agents.nn.numpy_forward import NumpyForward
+        from gymkit.agents.dqn.networks import q_network
 
         self.check_spaces(observation_space, action_space)
         self.n_actions = int(action_space.n)
@@ -95,6 +92,15 @@ class DQNAgent(Agent):
         self.stack_size = config.replay_stack or 1
         self.padding = "reset"
         self.replay: ReplayMemory | None = None
+        self._set_up_acting(observation_space, build)
+
+    def _set_up_acting(self, observation_space: gym.Space, build: dict[str, Any]) -> None:
+        """The acting path: the carried state (recurrent), or the NumPy forward pass (dense
+        nets) or a ``tf.function``; with ``overlap``, a player network to act with."""
+        from gymkit.agents.dqn.networks import q_network, q_values_function
+        from gymkit.agents.nn.numpy_forward import NumpyForward
+
+        config = self.config
         #: the network whose greedy actions the agent plays (the book's actor, or the critic)
         self.playing = self.critic if config.act_with == "critic" else self.actor
         self._numpy_stale = False
@@ -314,54 +320,7 @@ class DQNAgent(Agent):
         self._save_weights_and_counters(Path(directory), policy_only=True)
 
     def _save_weights_and_counters(self, directory: Path, policy_only: bool) -> None:
-        last = self.join_training()  # the networks as of the last round's end
-        self.critic.save_weights(directory / "critic.weights.h5")
-        self.actor.save_weights(directory / "actor.weights.h5")
-        if self.player is not None:  # it plays one round behind: part of the exact state
-            from gymkit.agents.dqn.overlap import PLAYER_FILE
-
-            self.player.save_weights(directory / PLAYER_FILE)
-        state = {
-            "env_steps": self.env_steps, "train_steps": self.train_steps,
-            "next_round_at": self.next_round_at, "stack_size": self.stack_size,
-            "padding": self.padding, "rng": self.rng.bit_generator.state,
-            "eval_rng": self.eval_rng.bit_generator.state,
-            "replay_streams": None if self.replay is None or policy_only else self.replay.num_streams,
-            "policy_only": policy_only,
-            "last_round": None if last is None else list(last),
-        }
-        (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+        save_weights_and_counters(self, directory, policy_only)
 
     def load_state(self, directory: Path) -> None:
-        from gymkit.errors import RunDirError
-        from gymkit.safe_files import load_keras_weights, read_json
-
-        directory = Path(directory)
-        load_keras_weights(self.critic, directory / "critic.weights.h5")
-        load_keras_weights(self.actor, directory / "actor.weights.h5")
-        if self.player is not None:
-            from gymkit.agents.dqn.overlap import PLAYER_FILE
-
-            if (directory / PLAYER_FILE).exists():
-                load_keras_weights(self.player, directory / PLAYER_FILE)
-            else:  # saved without overlap: the player starts level with the playing network
-                self._sync_player()
-        state = read_json(directory / STATE_FILE)
-        if not isinstance(state, dict):
-            raise RunDirError(f"{directory / STATE_FILE} is not a JSON object: restore it from a copy")
-        if not state.get("policy_only", False):
-            load_optimizer_variables(directory / OPTIMIZER_FILE, self.learner.optimizer)
-        self.env_steps, self.train_steps = state["env_steps"], state["train_steps"]
-        self.learner.train_steps.assign(self.train_steps)
-        self.next_round_at = state["next_round_at"]
-        self.stack_size, self.padding = state["stack_size"], state["padding"]
-        self.rng.bit_generator.state = state["rng"]
-        if "eval_rng" in state:
-            self.eval_rng.bit_generator.state = state["eval_rng"]
-        if self._rounds is not None and state.get("last_round") is not None:
-            loss, q_mean = state["last_round"]
-            self._rounds.last = (float(loss), float(q_mean))
-        if state["replay_streams"] is not None:
-            self.replay = self._make_replay(state["replay_streams"])
-            self.replay.load(directory / "replay")
-        self._numpy_stale = True
+        load_weights_and_counters(self, Path(directory))

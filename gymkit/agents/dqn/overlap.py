@@ -25,8 +25,6 @@ from typing import Any
 
 import numpy as np
 
-PLAYER_FILE = "player.weights.h5"
-
 
 class BackgroundRounds:
     """At most one training round in flight, and the metrics of the last one that finished.
