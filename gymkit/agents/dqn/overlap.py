@@ -60,9 +60,3 @@ class BackgroundRounds:
     @property
     def in_flight(self) -> bool:
         return self._pending is not None
-
-    def close(self) -> None:
-        self.join()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
