@@ -95,13 +95,16 @@ def make_vector_env(
     env_kwargs: dict[str, Any] | None = None,
     wrappers: Any = None,
 ) -> gym.vector.VectorEnv:
-    """A vector env of ``num_envs`` copies (NEXT_STEP autoreset) with episode statistics."""
+    """A vector env of ``num_envs`` copies (NEXT_STEP autoreset) with episode statistics
+    (Gymnasium's classes; the sync one with a leaner step, :mod:`gymkit.envs.vector`)."""
+    from gymkit.envs.vector import EpisodeStatistics, LeanSyncVectorEnv
+
     fns = env_fns(env_id, num_envs, env_kwargs, wrappers)
     if vectorization == "async":
         envs = gym.vector.AsyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
     else:
-        envs = gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
-    return gym.wrappers.vector.RecordEpisodeStatistics(envs)
+        envs = LeanSyncVectorEnv(fns)
+    return EpisodeStatistics(envs)
 
 
 def sub_envs(envs: gym.vector.VectorEnv) -> list[gym.Env] | None:

@@ -14,6 +14,8 @@ import numpy as np
 
 from gymkit.checkpoint import checkpoint_dirs
 
+from ..preloaded import PreloadedRun
+
 #: agent -> (agent, env, steps, checkpoint interval, extra CLI args): small enough to run
 #: several times in CI, long enough (in steps per second) that a kill lands mid-run. Every
 #: run has ten (random, q-learning) or six checkpoints, so the kills land between the first
@@ -49,9 +51,10 @@ def cli_env() -> dict[str, str]:
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
 
 
-def start(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "gymkit.cli", *args], env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start(args: list[str]) -> PreloadedRun:
+    """``gymkit ARGS`` in a process of its own, to kill or signal: forked from a process that has
+    imported TensorFlow already (:mod:`tests.preloaded`), so each start skips that import."""
+    return PreloadedRun(args, cli_env())
 
 
 def newest_checkpoint_step(run_dir: Path) -> int:

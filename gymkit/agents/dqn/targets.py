@@ -120,6 +120,10 @@ class GStepTrainer:
             self.copies.assign_add(1)
             return tf.constant(True)
 
+        if self.config.copy_steps == 1:
+            # every step copies: no conditional, which under XLA moved the actor's buffers in
+            # and out of a branch on every call (the same assignments, so the same numbers)
+            return copy()
         return tf.cond(self.train_steps % self.config.copy_steps == 0, copy, lambda: tf.constant(False))
 
     def _one_step(self, *batch: Any) -> tuple[Any, Any]:
@@ -135,6 +139,8 @@ class GStepTrainer:
 
     def _train_stepwise(self, *batches: Any) -> tuple[Any, Any]:
         """``train`` with ``jit_step``: the G steps from Python, each one XLA call."""
+        if len(batches[0]) == 1:  # one step a round (the Atari presets): no eager ops around it
+            return self.train_one(*(batch[0] for batch in batches))
         losses, q_means = zip(*(self.train_one(*(batch[g] for batch in batches))
                                 for g in range(len(batches[0]))), strict=True)
         return tf.reduce_mean(tf.stack(losses)), tf.reduce_mean(tf.stack(q_means))
