@@ -64,3 +64,20 @@ def test_empirical_transitions_match_T_and_R(s, a):
     freq = counts / n
     # Binomial standard error is at most sqrt(0.25 / n) = 0.0035; allow 5 of them.
     np.testing.assert_allclose(freq, T[s, a], atol=0.018)
+
+
+def test_steps_draw_what_generator_choice_draws():
+    """The step's sampler is numpy's ``choice(n, p=T[s, a])`` without its checks: from the same
+    generator, the same next states (and the generator ends in the same state)."""
+    env = gym.make("gymkit/BookMDP-v0").unwrapped
+    env.reset(seed=3)
+    twin = np.random.default_rng()
+    twin.bit_generator.state = env.np_random.bit_generator.state
+    rng = np.random.default_rng(0)
+    state = 0
+    for _ in range(5000):
+        a = int(rng.choice(env.possible_actions[state]))
+        expected = int(twin.choice(env.n_states, p=env.T[state, a]))
+        state, *_ = env.step(a)
+        assert state == expected
+    assert env.np_random.bit_generator.state == twin.bit_generator.state

@@ -66,6 +66,16 @@ class BookMDPEnv(gym.Env[int, int]):
         self.action_masks = np.zeros((self.n_states, self.n_actions), dtype=np.int8)
         for s, acts in enumerate(self.possible_actions):
             self.action_masks[s, acts] = 1
+        #: per possible (s, a): the normalised cumulative T[s, a], exactly as numpy's
+        #: ``Generator.choice(n, p=...)`` builds it before it draws one ``random()``
+        self._cdf = {(s, a): self._choice_cdf(self.T[s, a]) for s, acts in enumerate(self.possible_actions)
+                     for a in acts}
+
+    @staticmethod
+    def _choice_cdf(p: np.ndarray) -> np.ndarray:
+        cdf = p.cumsum()
+        cdf /= cdf[-1]
+        return cdf
 
     def _info(self) -> dict[str, Any]:
         return {"action_mask": self.action_masks[self.state].copy()}
@@ -83,7 +93,9 @@ class BookMDPEnv(gym.Env[int, int]):
                 f"allowed actions there are {self.possible_actions[self.state]} (see info['action_mask'])"
             )
         s = self.state
-        sp = int(self.np_random.choice(self.n_states, p=self.T[s, a]))
+        # the draw of np_random.choice(n_states, p=T[s, a]), without its per-call checks of p
+        # (most of a step's time): the same next states from the same generator
+        sp = int(self._cdf[s, a].searchsorted(self.np_random.random(), side="right"))
         reward = float(self.R[s, a, sp])
         self.state = sp
         return sp, reward, False, False, self._info()

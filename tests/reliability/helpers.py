@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -50,10 +51,19 @@ def cli_env() -> dict[str, str]:
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
 
 
-def start(args: list[str]) -> PreloadedRun:
-    """``gymkit ARGS`` in a process of its own, to kill or signal: forked from a process that has
-    imported TensorFlow already (:mod:`tests.preloaded`), so each start skips that import."""
-    return PreloadedRun(args, cli_env())
+def uses_tensorflow(name: str) -> bool:
+    """Whether the agent of ``AGENT_RUNS[name]`` imports TensorFlow."""
+    return AGENT_RUNS[name][0] in ("reinforce", "dqn")
+
+
+def start(args: list[str], tensorflow: bool) -> PreloadedRun | subprocess.Popen:
+    """``gymkit ARGS`` in a process of its own, to kill or signal. For a TensorFlow agent it is
+    forked from a process that has imported TensorFlow already (:mod:`tests.preloaded`), so each
+    start skips that import; the others start a fresh interpreter (about a second)."""
+    if tensorflow:
+        return PreloadedRun(args, cli_env())
+    return subprocess.Popen([sys.executable, "-m", "gymkit.cli", *args], env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def newest_checkpoint_step(run_dir: Path) -> int:

@@ -3,10 +3,11 @@
 Each runs for the random, q-learning, reinforce and dqn agents (each feed-forward and LSTM) on small envs.
 
 Every comparison is against a reference run trained in a fresh process (``reference_run``).
-The runs that are killed or signalled are fresh processes too; the runs that only need to
-finish (a repeat with the same seed, another seed, the final ``--resume``) run in this
-process, so each test pays the TensorFlow import only where a process must die. A warm
-process reproducing a fresh one's bytes is the stronger check.
+The runs that are killed or signalled are processes of their own too (for the TensorFlow
+agents, forked from a process that has imported TensorFlow once: ``tests/preloaded.py``); the
+runs that only need to finish (a repeat with the same seed, another seed, the final
+``--resume``) run in this process, so no test pays a TensorFlow import per run. A warm process
+reproducing a fresh one's bytes is the stronger check.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .helpers import (
     start,
     steps_and_interval,
     train_args,
+    uses_tensorflow,
     wait_for_step,
 )
 
@@ -96,7 +98,7 @@ def test_resume_after_sigkill_at_random_points(name, reference_run, tmp_path):
     steps, every = steps_and_interval(name)
     for point in sorted(rng.sample(range(1, steps // every - 1), 3)):
         args = train_args(name) if first else ["train", "--resume", "--no-progress"]
-        proc = start([*args, "--run-dir", str(run_dir)])
+        proc = start([*args, "--run-dir", str(run_dir)], uses_tensorflow(name))
         reached = wait_for_step(run_dir, point * every, proc)
         still_running = proc.poll() is None
         kill(proc, signal.SIGKILL)
@@ -117,7 +119,7 @@ def test_signal_checkpoints_then_resume_is_exact(name, sig, reference_run, tmp_p
     ref = reference_run(name)
     run_dir = tmp_path / "stopped"
     steps, every = steps_and_interval(name)
-    proc = start([*train_args(name), "--run-dir", str(run_dir)])
+    proc = start([*train_args(name), "--run-dir", str(run_dir)], uses_tensorflow(name))
     assert wait_for_step(run_dir, every, proc)
     sent = time.time()
     proc.send_signal(sig)

@@ -96,8 +96,11 @@ class ReinforceLearner:
                 self._tf_values = tf.function(
                     lambda obs: self.value(tf.cast(obs, tf.float32))[:, 0], input_signature=[obs_spec]
                 )
+        # autograph=False: the update has no control flow on tensors (its ifs read the config),
+        # so AutoGraph's source conversion, most of the first call's tracing, would change nothing
         self.train_step = tf.function(
             self._train_step,
+            autograph=False,
             input_signature=[
                 batch_obs_spec,
                 tf.TensorSpec((None, None), tf.int32),    # actions
