@@ -74,6 +74,7 @@ def gymkit_atari(seed: int) -> dict:
     result = train(f"{Path(__file__).stem}:ClockedDQN", ATARI_ID, config={**preset.config, **ATARI, **EXTRA},
           env_kwargs=preset.env_kwargs, wrappers=preset.wrappers, steps=ATARI_STEPS, seed=seed,
           eval_episodes=0, checkpoint_every=0, progress=False)
+    _check_complete(result.steps, ATARI_STEPS)
     return _atari_row("gymkit", seed, t0, result.agent.warm_at, time.perf_counter())
 
 
@@ -119,9 +120,16 @@ def gymkit_cartpole(seed: int) -> dict:
 
     preset = load_preset("dqn-cartpole")
     t0 = time.perf_counter()
-    train("dqn", "CartPole-v1", config={**preset.config, **EXTRA}, steps=CARTPOLE_STEPS, seed=seed, eval_episodes=0,
-          eval_every=0, checkpoint_every=0, progress=False)
+    result = train("dqn", "CartPole-v1", config={**preset.config, **EXTRA}, steps=CARTPOLE_STEPS, seed=seed,
+                   eval_episodes=0, eval_every=0, checkpoint_every=0, progress=False)
+    _check_complete(result.steps, CARTPOLE_STEPS)
     return _cartpole_row("gymkit", seed, time.perf_counter() - t0)
+
+
+def _check_complete(steps: int, budget: int) -> None:
+    """A run stopped early (SIGINT/SIGTERM ends gymkit's loop cleanly) has no speed to report."""
+    if steps < budget:
+        raise SystemExit(f"the gymkit run stopped at step {steps} of {budget}: no figure recorded")
 
 
 def sb3_cartpole(seed: int) -> dict:
