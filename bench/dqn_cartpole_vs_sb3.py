@@ -36,6 +36,14 @@ ENV_ID, STEPS, SOLVED = "CartPole-v1", 50_000, 475.0
 EVAL = {"every": 5_000, "episodes": 20}
 
 
+def sb3_zoo_cartpole() -> dict:
+    """SB3's DQN settings for CartPole-v1 from rl-baselines3-zoo (``dqn.yml``), as keyword
+    arguments of ``stable_baselines3.DQN`` (a fresh dict each call)."""
+    return dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1_000, gamma=0.99,
+                target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
+                exploration_final_eps=0.04, policy_kwargs={"net_arch": [256, 256]})
+
+
 class TimedDQN(DQNAgent):
     """DQNAgent that evaluates itself every ``EVAL['every']`` env steps, off the clock."""
 
@@ -95,10 +103,7 @@ def run_sb3(seed: int) -> dict:
             return True
 
     env = gym.make(ENV_ID)
-    model = DQN("MlpPolicy", env, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
-                learning_starts=1_000, gamma=0.99, target_update_interval=10, train_freq=256,
-                gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04,
-                policy_kwargs={"net_arch": [256, 256]}, seed=seed, device="cpu", verbose=0)
+    model = DQN("MlpPolicy", env, **sb3_zoo_cartpole(), seed=seed, device="cpu", verbose=0)
     callback = Evaluator()
     t = time.perf_counter()
     model.learn(STEPS, callback=callback)

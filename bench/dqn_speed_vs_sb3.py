@@ -137,11 +137,10 @@ def sb3_cartpole(seed: int) -> dict:
     from stable_baselines3 import DQN
 
     t0 = time.perf_counter()
-    model = DQN("MlpPolicy", gym.make("CartPole-v1"), learning_rate=2.3e-3, batch_size=64,
-                buffer_size=100_000, learning_starts=1_000, gamma=0.99, target_update_interval=10,
-                train_freq=256, gradient_steps=128, exploration_fraction=0.16,
-                exploration_final_eps=0.04, policy_kwargs={"net_arch": [256, 256]}, seed=seed,
-                device="cpu", verbose=0)
+    from dqn_cartpole_vs_sb3 import sb3_zoo_cartpole
+
+    model = DQN("MlpPolicy", gym.make("CartPole-v1"), **sb3_zoo_cartpole(), seed=seed, device="cpu",
+                verbose=0)
     model.learn(CARTPOLE_STEPS)
     return _cartpole_row("sb3", seed, time.perf_counter() - t0)
 
