@@ -320,7 +320,34 @@ class DQNAgent(Agent):
         self._save_weights_and_counters(Path(directory), policy_only=True)
 
     def _save_weights_and_counters(self, directory: Path, policy_only: bool) -> None:
-        save_weights_and_counters(self, directory, policy_only)
+        last = self.join_training()  # the networks as of the last round's end
+        state = {
+            "env_steps": self.env_steps, "train_steps": self.train_steps,
+            "next_round_at": self.next_round_at, "stack_size": self.stack_size,
+            "padding": self.padding, "rng": self.rng.bit_generator.state,
+            "eval_rng": self.eval_rng.bit_generator.state,
+            "replay_streams": None if self.replay is None or policy_only else self.replay.num_streams,
+            "policy_only": policy_only, "last_round": None if last is None else list(last),
+        }
+        save_weights_and_counters(directory, (self.critic, self.actor, self.player), state)
 
     def load_state(self, directory: Path) -> None:
-        load_weights_and_counters(self, Path(directory))
+        directory = Path(directory)
+        state, player_loaded = load_weights_and_counters(directory, (self.critic, self.actor, self.player),
+                                                         self.learner.optimizer)
+        if not player_loaded:  # saved without overlap: the player starts level with the playing net
+            self._sync_player()
+        self.env_steps, self.train_steps = state["env_steps"], state["train_steps"]
+        self.learner.train_steps.assign(self.train_steps)
+        self.next_round_at = state["next_round_at"]
+        self.stack_size, self.padding = state["stack_size"], state["padding"]
+        self.rng.bit_generator.state = state["rng"]
+        if "eval_rng" in state:
+            self.eval_rng.bit_generator.state = state["eval_rng"]
+        if self._rounds is not None and state.get("last_round") is not None:
+            loss, q_mean = state["last_round"]
+            self._rounds.last = (float(loss), float(q_mean))
+        if state["replay_streams"] is not None:
+            self.replay = self._make_replay(state["replay_streams"])
+            self.replay.load(directory / "replay")
+        self._numpy_stale = True

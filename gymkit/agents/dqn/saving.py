@@ -63,46 +63,25 @@ def load_optimizer_variables(path: Path, optimizer: Any) -> None:
         var.assign(value)
 
 
-def save_weights_and_counters(agent: Any, directory: Path, policy_only: bool) -> None:
-    """The networks, the counters and the random generators' states (``dqn_state.json``)."""
-    last = agent.join_training()  # the networks as of the last round's end
-    save_networks(directory, agent.critic, agent.actor, agent.player)
-    state = {
-        "env_steps": agent.env_steps, "train_steps": agent.train_steps,
-        "next_round_at": agent.next_round_at, "stack_size": agent.stack_size,
-        "padding": agent.padding, "rng": agent.rng.bit_generator.state,
-        "eval_rng": agent.eval_rng.bit_generator.state,
-        "replay_streams": None if agent.replay is None or policy_only else agent.replay.num_streams,
-        "policy_only": policy_only,
-        "last_round": None if last is None else list(last),
-    }
+def save_weights_and_counters(directory: Path, networks: tuple[Any, Any, Any], state: dict[str, Any]) -> None:
+    """The networks ``(critic, actor, player or None)`` and the agent's counters and generator
+    states (``dqn_state.json``)."""
+    save_networks(directory, *networks)
     (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
 
 
-def load_weights_and_counters(agent: Any, directory: Path) -> None:
-    """Read back what :func:`save_weights_and_counters` wrote, the optimizer slots and the replay
-    (the agent's own state codec: it sets the agent's private fields as ``load_state`` would)."""
+def load_weights_and_counters(directory: Path, networks: tuple[Any, Any, Any],
+                              optimizer: Any) -> tuple[dict[str, Any], bool]:
+    """Load what :func:`save_weights_and_counters` wrote into ``networks`` and, unless the
+    folder is policy-only, the optimizer slots; return ``dqn_state.json``'s dict and whether
+    the player had weights to load (False: a folder saved without overlap)."""
     from gymkit.errors import RunDirError
     from gymkit.safe_files import read_json
 
-    if not load_networks(directory, agent.critic, agent.actor, agent.player):
-        agent._sync_player()  # saved without overlap: the player starts level with the playing net
+    player_loaded = load_networks(directory, *networks)
     state = read_json(directory / STATE_FILE)
     if not isinstance(state, dict):
         raise RunDirError(f"{directory / STATE_FILE} is not a JSON object: restore it from a copy")
     if not state.get("policy_only", False):
-        load_optimizer_variables(directory / OPTIMIZER_FILE, agent.learner.optimizer)
-    agent.env_steps, agent.train_steps = state["env_steps"], state["train_steps"]
-    agent.learner.train_steps.assign(agent.train_steps)
-    agent.next_round_at = state["next_round_at"]
-    agent.stack_size, agent.padding = state["stack_size"], state["padding"]
-    agent.rng.bit_generator.state = state["rng"]
-    if "eval_rng" in state:
-        agent.eval_rng.bit_generator.state = state["eval_rng"]
-    if agent._rounds is not None and state.get("last_round") is not None:
-        loss, q_mean = state["last_round"]
-        agent._rounds.last = (float(loss), float(q_mean))
-    if state["replay_streams"] is not None:
-        agent.replay = agent._make_replay(state["replay_streams"])
-        agent.replay.load(directory / "replay")
-    agent._numpy_stale = True
+        load_optimizer_variables(directory / OPTIMIZER_FILE, optimizer)
+    return state, player_loaded
