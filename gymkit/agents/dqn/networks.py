@@ -140,4 +140,6 @@ def q_values_function(model: Any, observation_shape: tuple[int, ...], observatio
     def q_values(observations: Any) -> Any:
         return model(tf.cast(observations, cast), training=False)
 
-    return q_values
+    from gymkit.agents.nn.graph_call import SignatureCall
+
+    return SignatureCall(q_values)  # no per-call argument binding (graph_call.py)

@@ -31,6 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gymkit.agents.nn.graph_call import SignatureCall
 from gymkit.agents.nn.numpy_forward import ACTIVATIONS, NumpyForward
 from gymkit.agents.nn.optimizers import make_optimizer
 from gymkit.agents.reinforce.networks import (
@@ -89,16 +90,17 @@ class ReinforceLearner:
                     input_signature=[batch_obs_spec, tf.TensorSpec((None, None), tf.bool)],
                 )
         else:
-            self._tf_logits = tf.function(
+            # SignatureCall: no per-call argument binding (graph_call.py), the same graphs
+            self._tf_logits = SignatureCall(tf.function(
                 lambda obs: self.policy(tf.cast(obs, tf.float32)), input_signature=[obs_spec]
-            )
+            ))
             if self.value is not None:
-                self._tf_values = tf.function(
+                self._tf_values = SignatureCall(tf.function(
                     lambda obs: self.value(tf.cast(obs, tf.float32))[:, 0], input_signature=[obs_spec]
-                )
+                ))
         # autograph=False: the update has no control flow on tensors (its ifs read the config),
         # so AutoGraph's source conversion, most of the first call's tracing, would change nothing
-        self.train_step = tf.function(
+        self.train_step = SignatureCall(tf.function(
             self._train_step,
             autograph=False,
             input_signature=[
@@ -109,7 +111,7 @@ class ReinforceLearner:
                 tf.TensorSpec((2,), tf.float32),          # (mu, sigma) of the value's units
                 tf.TensorSpec((None, None, None), tf.float32),  # allowed actions: 1, forbidden: 0
             ],
-        )
+        ))
 
     def _build_numpy_paths(self) -> None:
         """NumPy twins of the acting passes for dense policies and gymkit's recurrent
