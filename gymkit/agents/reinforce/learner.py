@@ -73,7 +73,8 @@ class ReinforceLearner:
         self._build_numpy_paths()
 
     def _build_graph_functions(self) -> None:
-        """The ``tf.function`` acting passes and the update, each with a fixed signature."""
+        """The ``tf.function`` acting passes and the update, each with a fixed signature (the
+        flat ones called through :class:`SignatureCall`, without per-call argument binding)."""
         obs_spec = tf.TensorSpec((None, *self.obs_shape), self.obs_dtype)
         batch_obs_spec = tf.TensorSpec((None, None, *self.obs_shape), self.obs_dtype)
         self._tf_values = None
@@ -85,19 +86,15 @@ class ReinforceLearner:
                 input_signature=[obs_spec, state_spec],
             )
             if self.value is not None:
-                self._tf_values = tf.function(
+                self._tf_values = SignatureCall(tf.function(
                     lambda seq, mask: self.value(tf.cast(seq, tf.float32), mask=mask)[..., 0],
-                    input_signature=[batch_obs_spec, tf.TensorSpec((None, None), tf.bool)],
-                )
+                    input_signature=[batch_obs_spec, tf.TensorSpec((None, None), tf.bool)]))
         else:
-            # SignatureCall: no per-call argument binding (graph_call.py), the same graphs
             self._tf_logits = SignatureCall(tf.function(
-                lambda obs: self.policy(tf.cast(obs, tf.float32)), input_signature=[obs_spec]
-            ))
+                lambda obs: self.policy(tf.cast(obs, tf.float32)), input_signature=[obs_spec]))
             if self.value is not None:
                 self._tf_values = SignatureCall(tf.function(
-                    lambda obs: self.value(tf.cast(obs, tf.float32))[:, 0], input_signature=[obs_spec]
-                ))
+                    lambda obs: self.value(tf.cast(obs, tf.float32))[:, 0], input_signature=[obs_spec]))
         # autograph=False: the update has no control flow on tensors (its ifs read the config),
         # so AutoGraph's source conversion, most of the first call's tracing, would change nothing
         self.train_step = SignatureCall(tf.function(
