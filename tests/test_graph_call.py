@@ -52,3 +52,5 @@ def test_refuses_functions_it_cannot_call_flat_and_wrong_argument_counts():
     fast = SignatureCall(_function()[0])
     with pytest.raises(TypeError, match="expected 2 arguments, got 1"):
         fast(np.ones((1, 3), np.float32))
+    with pytest.raises(AttributeError):  # an instance without its function does not recurse
+        getattr(SignatureCall.__new__(SignatureCall), "input_signature")  # noqa: B009

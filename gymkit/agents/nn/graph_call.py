@@ -39,4 +39,6 @@ class SignatureCall:
         return self._concrete(*(tf.convert_to_tensor(a, dtype) for a, dtype in zip(args, self._dtypes, strict=True)))
 
     def __getattr__(self, name: str) -> Any:
+        if name == "function":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
         return getattr(self.function, name)
