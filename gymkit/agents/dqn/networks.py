@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gymkit.agents.nn.graph_call import SignatureCall
 from gymkit.agents.nn.heads import dueling_q
 
 
@@ -139,7 +140,5 @@ def q_values_function(model: Any, observation_shape: tuple[int, ...], observatio
     @tf.function(input_signature=[spec])
     def q_values(observations: Any) -> Any:
         return model(tf.cast(observations, cast), training=False)
-
-    from gymkit.agents.nn.graph_call import SignatureCall
 
     return SignatureCall(q_values)  # no per-call argument binding (graph_call.py)

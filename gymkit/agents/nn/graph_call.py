@@ -25,18 +25,20 @@ class SignatureCall:
         signature = function.input_signature
         if signature is None or any(not hasattr(spec, "dtype") for spec in signature):
             raise TypeError("SignatureCall needs a tf.function with a flat input_signature of TensorSpecs")
+        import tensorflow as tf  # loaded already: ``function`` is a tf.function
+
         self.function = function
         self._dtypes = [spec.dtype for spec in signature]
+        self._convert = tf.convert_to_tensor
         self._concrete: Any = None
 
     def __call__(self, *args: Any) -> Any:
-        import tensorflow as tf
-
         if len(args) != len(self._dtypes):
             raise TypeError(f"expected {len(self._dtypes)} arguments, got {len(args)}")
         if self._concrete is None:
             self._concrete = self.function.get_concrete_function()
-        return self._concrete(*(tf.convert_to_tensor(a, dtype) for a, dtype in zip(args, self._dtypes, strict=True)))
+        convert = self._convert
+        return self._concrete(*(convert(a, dtype) for a, dtype in zip(args, self._dtypes, strict=True)))
 
     def __getattr__(self, name: str) -> Any:
         if name == "function":  # not set yet (a copy being built): no recursion
