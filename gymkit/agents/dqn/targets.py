@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from gymkit.agents.dqn.config import DQNConfig
 from gymkit.agents.nn.graph_call import SignatureCall
+from gymkit.agents.nn.optimizers import apply_gradients
 from gymkit.agents.nn.optimizers import make_optimizer as nn_optimizer
 
 
@@ -135,7 +136,7 @@ class GStepTrainer:
         with tf.GradientTape() as tape:
             loss, q_mean = self.loss_fn(*batch)
         grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+        apply_gradients(self.optimizer, grads, variables)
         self.train_steps.assign_add(1)
         self._copy_if_due()
         return loss, q_mean

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from gymkit.agents.nn.graph_call import SignatureCall
 from gymkit.agents.nn.numpy_forward import ACTIVATIONS, NumpyForward
-from gymkit.agents.nn.optimizers import make_optimizer
+from gymkit.agents.nn.optimizers import apply_gradients, make_optimizer
 from gymkit.agents.reinforce.networks import (
     RecurrentHead,
     build_policy,
@@ -266,9 +266,9 @@ class ReinforceLearner:
             policy_grads, _ = tf.clip_by_global_norm(policy_grads, self.config.max_grad_norm, grad_norm)
             if value_vars:
                 value_grads, _ = tf.clip_by_global_norm(value_grads, self.config.max_grad_norm)
-        self.policy_optimizer.apply_gradients(zip(policy_grads, policy_vars, strict=True))
+        apply_gradients(self.policy_optimizer, policy_grads, policy_vars)
         if value_vars:
-            self.value_optimizer.apply_gradients(zip(value_grads, value_vars, strict=True))
+            apply_gradients(self.value_optimizer, value_grads, value_vars)
         return grad_norm
 
     # -- saving --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gymkit.agents.nn.optimizers import apply_gradients
 from gymkit.encoders.autoencoders.losses import (
     cross_entropy,
     latent_loss,
@@ -120,7 +121,7 @@ def make_train_step(ae: Autoencoder, phase: int | None = None, optimizer: Any = 
             terms = forward(x0)
             loss = terms["loss"] + _l2(variables, config.l2_reg)
         grads = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        apply_gradients(optimizer, grads, variables)
         return terms
 
     return step, variables
