@@ -78,6 +78,21 @@ class RecurrentQNetwork(keras.Model):
             self.q_head = keras.layers.Dense(n_outputs, kernel_initializer=init(0), name="q_values")
         self(np.zeros((1, 1, *encoder.obs_shape), np.float32))  # builds it (for load_weights)
 
+    def build(self, sequences_shape: Any) -> None:
+        """The heads' weights from the encoder's feature size (Keras calls this, in the
+        model's name scope, on the first call). Without it Keras would build them by running
+        ``call`` on symbolic inputs, tracing the recurrent layers' time loop again."""
+        dim = getattr(self.encoder, "output_dim", None)
+        if dim is None:  # a user's encoder without output_dim: one eager step tells
+            dim = self.encoder(np.zeros((1, 1, *self.encoder.obs_shape), np.float32)).shape[-1]
+        for layer in self.heads():
+            layer.build((None, int(dim)))
+        self.built = True
+
+    def heads(self) -> list[Any]:
+        """The dense layers on the encoder's features (V and A when dueling)."""
+        return [self.value_head, self.advantage_head] if self.dueling else [self.q_head]
+
     def head(self, features: Any) -> Any:
         """Q-values from features, on the last axis (``(B, H)`` or ``(B, T, H)``)."""
         if not self.dueling:
@@ -178,7 +193,7 @@ class CarriedState:
         self.numpy_heads: NumpyForward | None = None
         if self.numpy_step is not None:
             m = model
-            heads = [m.value_head, m.advantage_head] if m.dueling else [m.q_head]
+            heads = m.heads()
             self.numpy_heads = NumpyForward([(h.kernel, h.bias, ACTIVATIONS["linear"]) for h in heads],
                                             dueling=m.dueling)
         self.refresh()
