@@ -192,10 +192,8 @@ class CarriedState:
         #: the linear heads in NumPy (V and A when dueling), after the NumPy step
         self.numpy_heads: NumpyForward | None = None
         if self.numpy_step is not None:
-            m = model
-            heads = m.heads()
-            self.numpy_heads = NumpyForward([(h.kernel, h.bias, ACTIVATIONS["linear"]) for h in heads],
-                                            dueling=m.dueling)
+            self.numpy_heads = NumpyForward([(h.kernel, h.bias, ACTIVATIONS["linear"]) for h in model.heads()],
+                                            dueling=model.dueling)
         self.refresh()
         self.carried = CarriedStates(self.units)
 
