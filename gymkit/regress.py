@@ -15,7 +15,10 @@ compares, in one of three modes:
   has a ``target``, a success rate (seeds reaching it) lower than the golden's by Fisher's exact
   one-sided test at the same level. Equal or better passes. The seeds are the sample: with 3
   seeds the smallest possible p-value is 0.05, so record 5 or more for a sensitive check.
-* ``auto``: ``exact`` when the machine signature matches the golden's, else ``stat``.
+* ``auto``: ``exact`` when the machine signature matches the golden's (the CPU's model name,
+  family, model, stepping and instruction-set flags, the thread settings and the versions),
+  else ``stat``. A file recorded before the signature held the CPU's family and flags matches
+  no machine, so it is checked in ``stat`` mode until it is recorded again.
 """
 
 from __future__ import annotations
@@ -38,7 +41,14 @@ MODES = ("exact", "stat", "auto")
 #: run settings a golden file records and a check passes back to train()
 SETTINGS = ("steps", "episodes", "num_envs", "vectorization", "eval_episodes", "log_every",
             "eval_every", "periodic_eval_episodes", "keep_best", "stop_at_eval", "env_kwargs", "wrappers")
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+#: environment variables that change how floats are summed: thread counts, and TensorFlow's
+#: oneDNN kernels (on by default only on some CPUs; ``TF_ENABLE_ONEDNN_OPTS`` forces them)
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+                    "TF_ENABLE_ONEDNN_OPTS")
+#: the CPU flags that decide which kernels NumPy's BLAS, oneDNN and XLA pick (and so the order
+#: in which they sum floats)
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+             "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "asimd", "sve")
 
 
 class GoldenError(GymkitError):
@@ -56,12 +66,34 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_identity() -> dict[str, Any]:
+    """What tells two CPUs of one model name apart (an "AMD EPYC" may be a Zen 1 core with
+    AVX2 or a Zen 4 core with AVX-512, whose kernels sum floats differently): the vendor,
+    family, model and stepping from ``/proc/cpuinfo``, and which of :data:`ISA_FLAGS` it has."""
+    fields = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "stepping": "stepping"}
+    out: dict[str, Any] = {}
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            key, _, value = (part.strip() for part in line.partition(":"))
+            if key in fields and fields[key] not in out:
+                out[fields[key]] = value
+            elif key in ("flags", "Features") and not flags:
+                flags = set(value.split())
+            elif not key and out:  # the first processor's block is enough
+                break
+    except OSError:
+        pass
+    out["isa"] = [flag for flag in ISA_FLAGS if flag in flags]
+    return out
+
+
 def machine_signature() -> dict[str, Any]:
     """What decides whether two runs of one seed can be bit-identical."""
     from gymkit.run_config import versions
 
     v = versions()
-    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "machine": platform.machine(),
+    return {"cpu": cpu_model(), "cpu_id": cpu_identity(), "cpus": os.cpu_count(), "machine": platform.machine(),
             "threads": {k: os.environ.get(k) for k in THREAD_VARIABLES},
             "versions": {k: v.get(k) for k in ("python", "gymkit", "gymnasium", "numpy", "ale-py",
                                                "tensorflow", "keras")}}

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from gymkit.cli import main
+from gymkit.regress import machine_signature
 from gymkit.stats import bootstrap_ci, fisher_p_less, iqm, permutation_p_less
 from gymkit.testing import check_regression
 
@@ -69,6 +70,24 @@ def test_auto_mode_falls_back_to_stat_on_another_machine(golden, tmp_path, capsy
     data["machine"]["cpu"] = "Some Other CPU"
     for s in data["seeds"]:
         s["metrics_sha256"] = "f" * 64  # another machine's bytes: exact could not pass
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(data))
+    assert main(["regress", "check", str(other)]) == 0
+    assert "mode stat: no regression" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("change", ["other_model", "other_flags", "recorded_before_cpu_id"])
+def test_auto_mode_tells_two_cpus_of_one_model_name_apart(golden, tmp_path, capsys, change):
+    """An "AMD EPYC" with AVX2 only and one with AVX-512 sum floats differently: the same model
+    name is not the same machine (nor is a file that did not record the CPU's identity)."""
+    data = json.loads(golden.read_text())
+    assert data["machine"]["cpu_id"]["isa"] == machine_signature()["cpu_id"]["isa"]
+    if change == "other_model":
+        data["machine"]["cpu_id"]["model"] = "not " + str(data["machine"]["cpu_id"].get("model"))
+    elif change == "other_flags":
+        data["machine"]["cpu_id"]["isa"] = ["avx", "avx2", "fma", "made_up_flag"]
+    else:
+        del data["machine"]["cpu_id"]
     other = tmp_path / "other.json"
     other.write_text(json.dumps(data))
     assert main(["regress", "check", str(other)]) == 0
