@@ -44,22 +44,32 @@ from dqn_speed_vs_sb3 import ATARI, cpu_model  # noqa: E402
 
 
 def bare_update(space, n_actions: int, jit: bool):
-    """The same update, written without the agent: Q(s, a) against r + d max Q_target(s')."""
+    """The same update, written without the agent: Q(s, a) against r + d max Q_target(s').
+
+    It uses the same parts as the agent's (the networks' channels-last views, which take the
+    batch as the replay memory samples it, and ``apply_gradients``' Adam, fused on TensorFlow's
+    kernels as the agent's), and none of its machinery: no step counter, no copy schedule, no
+    G loop, no ``SignatureCall``.
+    """
     import keras
+
+    from gymkit.agents.nn.optimizers import apply_gradients
+    from gymkit.encoders.cnn import channels_last_view
 
     critic = q_network("nature-cnn", space, n_actions, seed=1, name="bare_critic")
     target = q_network("nature-cnn", space, n_actions, seed=1, name="bare_target")
+    critic_hwc, target_hwc = channels_last_view(critic), channels_last_view(target)
     optimizer = keras.optimizers.Adam(1e-4, epsilon=1.5e-4, global_clipnorm=10.0)
     optimizer.build(critic.trainable_variables)
 
     def step(obs, actions, rewards, next_obs, discounts):
-        y = rewards + discounts * tf.reduce_max(target(next_obs, training=False), axis=1)
+        y = rewards + discounts * tf.reduce_max(target_hwc(next_obs, training=False), axis=1)
         with tf.GradientTape() as tape:
-            q = tf.gather(critic(obs, training=True), actions, axis=1, batch_dims=1)
+            q = tf.gather(critic_hwc(obs, training=True), actions, axis=1, batch_dims=1)
             error = tf.stop_gradient(y) - q
             loss = tf.reduce_mean(tf.where(tf.abs(error) < 1.0, 0.5 * tf.square(error), tf.abs(error) - 0.5))
         grads = tape.gradient(loss, critic.trainable_variables)
-        optimizer.apply_gradients(zip(grads, critic.trainable_variables, strict=True))
+        apply_gradients(optimizer, grads, critic.trainable_variables, fused=not jit)  # as the agent's
         for mine, theirs in zip(target.weights, critic.weights, strict=True):  # copy_steps 1
             mine.assign(theirs)
         return loss, tf.reduce_mean(q)

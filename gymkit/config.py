@@ -146,10 +146,10 @@ class AgentConfig:
         if not meta:
             return
         if meta.get("choices") is not None and value not in meta["choices"]:
-            choices = ", ".join(str(c) for c in meta["choices"])
+            shown = [str(c).lower() if isinstance(c, bool) else str(c) for c in meta["choices"]]  # as YAML spells them
             raise ConfigError(
-                f"{f.name}={value!r} is not allowed{did_you_mean(str(value), map(str, meta['choices']))}: "
-                f"choose one of {choices}"
+                f"{f.name}={value!r} is not allowed{did_you_mean(str(value), shown)}: "
+                f"choose one of {', '.join(shown)}"
             )
         values = value if isinstance(value, tuple) else (value,)
         for v in values:

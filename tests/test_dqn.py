@@ -255,7 +255,7 @@ def test_book_cnn_on_stacked_uint8_frames_trains():
     space = gym.spaces.Box(0, 255, (4, 88, 80), np.uint8)
     agent = make_agent("dqn", space, gym.spaces.Discrete(9),
                        {"encoder": "book-cnn", "batch_size": 4, "training_start": 0,
-                        "training_interval": 1, "replay_memory_size": 64}, seed=0)
+                        "training_interval": 1, "replay_memory_size": 64, "act_backend": "tf"}, seed=0)
     assert agent._numpy_q is None  # acting through the tf.function
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, size=(2, 4, 88, 80), dtype=np.uint8)
@@ -330,3 +330,125 @@ def test_a_copy_is_seen_by_the_numpy_actor_even_when_no_step_looked_in_between()
         agent.update()
     assert int(agent.learner.copies.numpy()) == 1
     np.testing.assert_allclose(agent.q_values(obs), agent.actor(obs).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("xla", [{"jit_step": True}, {"jit_compile": True}, {}])
+def test_update_prepared_during_warm_up_gives_the_same_numbers(xla):
+    """The first observe starts tracing the update and running it once on copies of the
+    variables (graph_call's compile_in_background: XLA compiles, TensorFlow's kernels set up);
+    the run's numbers are the ones of an agent that does all that at its first update."""
+    config = {"hidden_sizes": [8], "batch_size": 4, "training_start": 6, "training_interval": 2,
+              "gradient_steps": 2, "copy_steps": 3, **xla}
+
+    def run(warm: bool):
+        agent = make_agent("dqn", OBS, ACT, config, seed=0)
+        if not warm:
+            agent.learner.compile_step_in_background = lambda: None
+        rng = np.random.default_rng(5)
+        losses = []
+        for _ in range(12):
+            agent.observe(rows(rng.normal(size=(1, 2)), [int(rng.integers(2))], [rng.normal()],
+                               rng.normal(size=(1, 2)), [False], [False]))
+            losses.append(agent.update().get("loss"))
+        trained = agent.learner.train_one if xla.get("jit_step") else agent.learner.train
+        return agent, trained, losses
+
+    warm_agent, warm_fn, warm_losses = run(True)
+    cold_agent, cold_fn, cold_losses = run(False)
+    assert not isinstance(warm_fn.warm_result, Exception), warm_fn.warm_result
+    assert warm_fn.warm_result is not None and cold_fn.warm_result is None
+    assert warm_losses == cold_losses and sum(loss is not None for loss in warm_losses) == 4
+    for a, b in zip(warm_agent.critic.weights + warm_agent.actor.weights,
+                    cold_agent.critic.weights + cold_agent.actor.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert warm_fn.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("dueling", [False, True])
+def test_frame_stacks_train_channels_last_with_the_numbers_of_the_channels_first_path(dueling, monkeypatch):
+    """A CNN on (k, H, W) frame stacks trains through its channels-last view, on samples the
+    replay memory writes channels last: no transpose in the update, and the same numbers as
+    the channels-first network that transposes inside (the same layers, the same draws)."""
+    import gymkit.agents.dqn.learner as learner_module
+
+    space = gym.spaces.Box(0, 255, (4, 36, 36), np.uint8)
+    config = {"encoder": "nature-cnn", "batch_size": 4, "training_start": 6, "training_interval": 2,
+              "gradient_steps": 2, "copy_steps": 3, "replay_stack": 1, "dueling": dueling}
+
+    def run(view: bool):
+        if not view:
+            monkeypatch.setattr(learner_module, "channels_last_view", lambda model: None)
+        agent = make_agent("dqn", space, gym.spaces.Discrete(5), config, seed=0)
+        monkeypatch.undo()
+        rng = np.random.default_rng(4)
+        losses = []
+        for _ in range(12):
+            obs, nxt = (rng.integers(0, 256, (1, 4, 36, 36), dtype=np.uint8) for _ in range(2))
+            agent.observe(Transitions(obs, np.array([int(rng.integers(5))]), np.array([rng.normal()], np.float32),
+                                      nxt, np.array([False]), np.array([False]), np.array([0])))
+            losses.append(agent.update().get("loss"))
+        return agent, losses
+
+    (fast, fast_losses), (plain, plain_losses) = run(True), run(False)
+    assert fast.learner.channels_last and not plain.learner.channels_last
+    assert fast.learner.observation_shape == (36, 36, 4) and plain.learner.observation_shape == (4, 36, 36)
+    assert fast_losses == plain_losses and sum(loss is not None for loss in fast_losses) == 4
+    for a, b in zip(fast.critic.weights + fast.actor.weights, plain.critic.weights + plain.actor.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    def moves(agent):  # the transposes of the networks' to_channels_last layers in the update
+        graph_def = agent.learner.train.get_concrete_function().graph.as_graph_def()
+        nodes = [*graph_def.node, *(n for f in graph_def.library.function for n in f.node_def)]
+        return [n.name for n in nodes if n.op == "Transpose" and "to_channels_last" in n.name]
+
+    assert not moves(fast) and moves(plain)
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_jit_step_auto_compiles_with_xla_only_where_onednn_is_off(onednn, monkeypatch):
+    import gymkit.tf_import as tf_import
+
+    monkeypatch.setattr(tf_import, "onednn_enabled", lambda: onednn)
+    agent = make_agent("dqn", OBS, ACT, {"hidden_sizes": [4], "jit_step": "auto"}, seed=0)
+    assert agent.learner.jit_step is (not onednn)
+    assert hasattr(agent.learner, "train_one") is (not onednn)
+
+
+def test_jit_step_takes_true_false_or_auto_only():
+    from gymkit.agents.dqn.config import DQNConfig
+    from gymkit.errors import ConfigError
+
+    assert DQNConfig(jit_step="auto").jit_step == "auto" and DQNConfig(jit_step="true").jit_step is True
+    with pytest.raises(ConfigError, match=r"jit_step='fast' is not allowed.*choose one of true, false, auto"):
+        DQNConfig(jit_step="fast")
+
+
+@pytest.mark.parametrize("encoder,shape,dueling", [("nature-cnn", (4, 84, 84), False),
+                                                   ("nature-cnn", (4, 84, 84), True),
+                                                   ("book-cnn", (88, 80, 1), False)])
+def test_cnn_agents_act_in_numpy_with_the_answers_of_the_tf_path(encoder, shape, dueling):
+    """gymkit's CNN encoders act through NumPy (no graph dispatch per env step); the Q-values
+    and greedy actions are the tf.function's, before and after an update changes the weights."""
+    space = gym.spaces.Box(0, 255, shape, np.uint8)
+    config = {"encoder": encoder, "dueling": dueling, "act_with": "critic", "batch_size": 2,
+              "training_start": 0, "training_interval": 1, "replay_memory_size": 16}
+    fast = make_agent("dqn", space, gym.spaces.Discrete(9), config, seed=1)
+    slow = make_agent("dqn", space, gym.spaces.Discrete(9), {**config, "act_backend": "tf"}, seed=1)
+    assert fast._numpy_q is not None and fast._tf_q is None and slow._numpy_q is None
+    frames = np.random.default_rng(2).integers(0, 256, (6, *shape), dtype=np.uint8)
+    for agent in (fast, slow):
+        agent.observe(Transitions(frames[:1], np.array([3]), np.array([1.0], np.float32), frames[1:2],
+                                  np.array([False]), np.array([False]), np.array([0])))
+    np.testing.assert_allclose(fast.q_values(frames), slow.q_values(frames), rtol=1e-5, atol=1e-5)
+    fast.update(), slow.update()  # act_with critic: the playing network changed
+    q_fast, q_slow = fast.q_values(frames), slow.q_values(frames)
+    np.testing.assert_allclose(q_fast, q_slow, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(fast.act(frames, explore=False), q_slow.argmax(axis=1))
+
+
+def test_act_backend_numpy_refuses_a_network_it_cannot_run():
+    from gymkit.errors import ConfigError
+
+    space = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    with pytest.raises(ConfigError, match="act_backend='numpy' cannot run encoder 'nature-cnn' in NumPy"):
+        make_agent("dqn", space, ACT, {"encoder": "nature-cnn", "act_backend": "numpy",
+                                       "encoder_options": {"activation": "gelu"}}, seed=0)

@@ -97,7 +97,8 @@ def test_tf_path_player_acts_while_the_round_runs():
     space = gym.spaces.Box(0, 255, (4, 88, 80), np.uint8)
     agent = make_agent("dqn", space, gym.spaces.Discrete(9),
                        {"encoder": "book-cnn", "batch_size": 4, "training_start": 0, "training_interval": 1,
-                        "replay_memory_size": 64, "overlap": True, "act_with": "critic"}, seed=0)
+                        "replay_memory_size": 64, "overlap": True, "act_with": "critic", "act_backend": "tf"},
+                       seed=0)
     assert agent._numpy_q is None  # the player acts through the tf.function
     frames = np.random.default_rng(0).integers(0, 256, size=(2, 4, 88, 80), dtype=np.uint8)
     agent.observe(Transitions(frames[:1], np.array([3]), np.array([1.0]), frames[1:], np.array([False]),

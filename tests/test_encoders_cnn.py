@@ -80,6 +80,60 @@ def test_stack_first_equals_channels_last():
     np.testing.assert_allclose(first(x), last(np.transpose(x, (0, 2, 3, 1))), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("encoder,shape", [("nature-cnn", (4, 84, 84)), ("book-cnn", (2, 88, 80, 3))])
+def test_channels_last_view_shares_the_layers_and_gives_the_same_output(encoder, shape, tmp_path):
+    """The view takes the images already channels last and runs the very same layers: the same
+    outputs bit for bit, the same weights (one set), and the saved weight file is unchanged."""
+    from gymkit.encoders.cnn import channels_last_shape, channels_last_view
+
+    model = make_encoder(encoder, box(shape), seed=3)
+    view = channels_last_view(model)
+    x = np.random.default_rng(0).integers(0, 256, (3, *shape), dtype=np.uint8)
+    moved = np.moveaxis(x, 1, 3).reshape(3, *channels_last_shape(shape))
+    assert view.inputs[0].shape[1:] == channels_last_shape(shape)
+    np.testing.assert_array_equal(view(moved), model(x))
+    assert [id(w) for w in view.weights] == [id(w) for w in model.weights]
+    model.save_weights(tmp_path / "m.weights.h5")
+    assert len(model.weights) == 8 and len(model.layers) == len(make_encoder(encoder, box(shape)).layers)
+    import h5py
+
+    names: list[str] = []
+    with h5py.File(tmp_path / "m.weights.h5") as f:
+        f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    # Keras names entries after layer classes: the dense layer is still saved as "dense"
+    assert sorted(names) == sorted([f"layers/conv2d{s}/vars/{i}" for s in ("", "_1", "_2") for i in (0, 1)]
+                                   + ["layers/dense/vars/0", "layers/dense/vars/1"])
+    assert channels_last_view(make_encoder(encoder, box(channels_last_shape(shape)))) is None  # HWC: no view
+
+
+def test_the_dense_layer_after_the_convs_has_keras_dense_gradients():
+    """wide_dense computes dL/dx as (W dy^T)^T: the same dot products as Keras's Dense."""
+    import keras
+    import tensorflow as tf
+
+    from gymkit.encoders.cnn import wide_dense
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(32, 3136)).astype(np.float32))
+    plain, wide = keras.layers.Dense(512, activation="relu"), wide_dense(512, activation="relu")
+    plain.build((None, 3136))
+    wide.build((None, 3136))
+    for a, b in zip(plain.weights, wide.weights, strict=True):
+        a.assign(rng.normal(size=a.shape).astype(np.float32) * 0.05)
+        b.assign(a)
+
+    @tf.function
+    def gradients(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.sin(layer(x)))
+        return tape.gradient(loss, [x, *layer.trainable_variables])
+
+    for ours, theirs in zip(gradients(wide), gradients(plain), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(wide(x), plain(x))
+
+
 def test_uint8_input_is_scaled_to_unit_interval_inside_the_model():
     rng = np.random.default_rng(1)
     x = rng.integers(0, 256, (2, 88, 80), dtype=np.uint8)

@@ -87,6 +87,37 @@ def test_stacks_rebuilt_exactly_across_episode_boundaries_and_wraparound(n_envs,
         assert len({(f[0, 0], f[0, 1], f[1, 0]) for f in real}) == 1  # one env, one episode
 
 
+@pytest.mark.parametrize("frame_shape,stack,padding", [
+    ((2, 2), 3, "reset"), ((2, 2), 3, "zero"),  # grey frames: (k, H, W) -> (H, W, k)
+    ((2, 2, 3), 2, "zero"),                     # colour frames: (k, H, W, C) -> (H, W, k * C)
+    ((3, 2, 2), 1, "reset"),                    # no stacking: a channels-first image
+])
+def test_channels_last_samples_are_the_same_draws_with_the_stack_axis_moved_last(frame_shape, stack, padding):
+    """What a CNN's channels-last view takes: the same transitions, each observation's first
+    axis moved last (merged with a trailing channel axis), zero padding included."""
+    shape = (stack, *frame_shape) if stack > 1 else frame_shape
+    memory = ReplayMemory(40, shape, np.uint8, stack_size=stack, padding=padding)
+    rng = np.random.default_rng(3)
+    obs = rng.integers(1, 256, shape, dtype=np.uint8)
+    for t in range(60):  # episodes of 7 steps, so stacks start padded
+        nxt = rng.integers(1, 256, shape, dtype=np.uint8)
+        end = t % 7 == 6
+        memory.add(obs[None], np.array([t % 3]), np.array([1.0]), nxt[None], np.array([end]), np.array([False]))
+        obs = rng.integers(1, 256, shape, dtype=np.uint8) if end else nxt
+    plain = memory.sample(np.random.default_rng(9), 64, 0.9, n_step=3)
+    last = memory.sample(np.random.default_rng(9), 64, 0.9, n_step=3, channels_last=True)
+    k, height, width = shape[:3]
+    assert last.observations.shape == (64, height, width, k * int(np.prod(shape[3:], dtype=int)))
+    for got, want in ((last.observations, plain.observations), (last.next_observations, plain.next_observations)):
+        moved = np.moveaxis(want, 1, 3).reshape(got.shape)
+        np.testing.assert_array_equal(got, moved)
+        assert got.flags.c_contiguous
+    if padding == "zero":
+        assert (plain.observations.reshape(64, k, -1) == 0).all(axis=2).any()  # padding was sampled
+    for name in ("actions", "rewards", "discounts", "terminated", "truncated"):
+        np.testing.assert_array_equal(getattr(last, name), getattr(plain, name))
+
+
 def test_terminal_and_truncated_transitions_cost_and_discount():
     memory = ReplayMemory(16, (3,), np.float32)
     obs = np.arange(3, dtype=np.float32)

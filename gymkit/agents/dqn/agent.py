@@ -96,7 +96,8 @@ class DQNAgent(Agent):
 
     def _set_up_acting(self, observation_space: gym.Space, build: dict[str, Any]) -> None:
         """The acting path: the carried state (recurrent), or the NumPy forward pass (dense
-        nets) or a ``tf.function``; with ``overlap``, a player network to act with."""
+        nets, gymkit's CNNs) or a ``tf.function`` (``act_backend``); with ``overlap``, a player
+        network to act with."""
         from gymkit.agents.dqn.networks import q_network, q_values_function
         from gymkit.agents.nn.numpy_forward import NumpyForward
 
@@ -116,7 +117,9 @@ class DQNAgent(Agent):
 
                 raise ConfigError("overlap=true is not supported with a recurrent encoder: use overlap=false")
             self._numpy_q = self._tf_q = None
-            self._carried = CarriedState(self.playing, self.obs_shape, self.obs_dtype)
+            self._carried = CarriedState(self.playing, self.obs_shape, self.obs_dtype,
+                                         use_numpy=config.act_backend != "tf")
+            self._require_numpy(self._carried.numpy_step is not None)
             return
         acting = self.playing
         if config.overlap:
@@ -126,8 +129,19 @@ class DQNAgent(Agent):
             self._sync_player()
             self._rounds = BackgroundRounds(self.learner.train)
             acting = self.player
-        self._numpy_q = NumpyForward.from_model(acting)  # None unless a plain dense net
+        # None unless a plain dense net or gymkit's CNN layers (checked against Keras's answers)
+        self._numpy_q = NumpyForward.from_model(acting) if config.act_backend != "tf" else None
+        self._require_numpy(self._numpy_q is not None)
         self._tf_q = None if self._numpy_q else q_values_function(acting, self.obs_shape, self.obs_dtype)
+
+    def _require_numpy(self, found: bool) -> None:
+        """``act_backend: numpy`` refuses a network the NumPy path cannot run."""
+        if self.config.act_backend == "numpy" and not found:
+            from gymkit.errors import ConfigError
+
+            raise ConfigError(f"act_backend='numpy' cannot run encoder {self.config.encoder!r} in NumPy "
+                              "(it runs dense networks and gymkit's CNN and recurrent encoders): "
+                              "use act_backend=auto or tf")
 
     # -- acting ---------------------------------------------------------------------------
 
@@ -204,6 +218,9 @@ class DQNAgent(Agent):
             self.stack_size, self.padding = detect_frame_stack(env, self.obs_shape)
         # A one-slot-per-stream probe runs the memory check on the full projected size.
         self._make_replay(num_streams=1, check_only=True)
+        # training is about to start: trace and set up (XLA: compile) the update beside the
+        # making of the envs and the warm-up steps (on copies: the weights stay as they are)
+        self.learner.compile_step_in_background()
 
     def _make_replay(self, num_streams: int, check_only: bool = False) -> ReplayMemory | None:
         capacity = self.config.replay_memory_size
@@ -224,6 +241,7 @@ class DQNAgent(Agent):
         env_ids = np.asarray(batch.env_ids, dtype=np.int64)
         if self.replay is None:
             self.replay = self._make_replay(max(n, int(env_ids.max()) + 1))
+            self.learner.compile_step_in_background()  # if bind_env did not (a no-op once started)
         self.replay.add(batch.observations, batch.actions, batch.rewards, batch.next_observations,
                         batch.terminated, batch.truncated, env_ids)
         self.env_steps += n
@@ -283,9 +301,11 @@ class DQNAgent(Agent):
     def _transition_batches(self, g: int, b: int) -> tuple[np.ndarray, ...]:
         """G batches of B sampled transitions, each array with a leading G axis."""
         c = self.config
-        sample = self.replay.sample(self.rng, g * b, c.discount_rate, c.n_step)
-        return (sample.observations.reshape(g, b, *self.obs_shape), sample.actions.reshape(g, b),
-                sample.rewards.reshape(g, b), sample.next_observations.reshape(g, b, *self.obs_shape),
+        sample = self.replay.sample(self.rng, g * b, c.discount_rate, c.n_step,
+                                    channels_last=self.learner.channels_last)
+        shape = self.learner.observation_shape  # channels last when the learner takes them so
+        return (sample.observations.reshape(g, b, *shape), sample.actions.reshape(g, b),
+                sample.rewards.reshape(g, b), sample.next_observations.reshape(g, b, *shape),
                 sample.discounts.reshape(g, b))
 
     def _train_sequences(self, g: int, b: int) -> tuple[Any, Any]:

@@ -66,11 +66,17 @@ class DQNConfig(AgentConfig):
     burn_in: int = param(0, "extra steps before each replayed sequence that only warm up the "
                             "recurrent state, without loss (R2D2's burn-in)", low=0)
     jit_compile: bool = param(False, "XLA-compile the update (measure first: often no gain on CPU)")
-    jit_step: bool = param(False, "XLA-compile one gradient step and run the G steps of a round "
-                                  "from Python (conv nets: XLA runs them slowly inside a graph loop on CPU)")
+    jit_step: bool | str = param(False, "XLA-compile one gradient step and run the G steps of a round "
+                                        "from Python (conv nets: XLA runs them slowly inside a graph loop "
+                                        "on CPU); auto: only where TensorFlow's oneDNN kernels are off "
+                                        "(with them on, TensorFlow's own conv kernels are the faster)",
+                                 choices=(True, False, "auto"))
     overlap: bool = param(False, "train each round in a background thread while the next "
                                  "training_interval env steps are played with the weights as of the "
                                  "round's start (acting lags one round; runs stay deterministic)")
+    act_backend: str = param("auto", "forward pass used to act: numpy (dense networks, gymkit's CNN and "
+                                     "recurrent encoders), tf (a tf.function), auto (numpy where it can)",
+                             choices=("auto", "numpy", "tf"))
     # -- exploration ------------------------------------------------------------------------
     eps_max: float = param(1.0, "epsilon at the start of training", low=0.0, high=1.0)
     eps_min: float = param(0.05, "epsilon after the decay", low=0.0, high=1.0)

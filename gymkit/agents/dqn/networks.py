@@ -17,6 +17,7 @@ import numpy as np
 
 from gymkit.agents.nn.graph_call import SignatureCall
 from gymkit.agents.nn.heads import dueling_q
+from gymkit.encoders.cnn import channels_last_view, set_channels_last_view
 
 
 def q_network(
@@ -64,7 +65,21 @@ def q_network(
         return RecurrentQNetwork(features_model, n_outputs, dueling=dueling, seed=seed, name=name)
     inputs = keras.Input(shape=tuple(observation_space.shape),
                          dtype=features_model.inputs[0].dtype, name="observations")
-    features = features_model(inputs)
+    head = _q_head(n_outputs, dueling, seed)
+    model = keras.Model(inputs, head(features_model(inputs)), name=name)
+    view = channels_last_view(features_model)
+    if view is not None:  # the same layers on channels-last images (gymkit.encoders.cnn)
+        view_inputs = keras.Input(shape=view.inputs[0].shape[1:], dtype=view.inputs[0].dtype,
+                                  name="observations_hwc")
+        set_channels_last_view(model, keras.Model(view_inputs, head(view(view_inputs)), name=f"{name}_hwc"))
+    return model
+
+
+def _q_head(n_outputs: int, dueling: bool, seed: int | None) -> Any:
+    """The Q-value head's layers, as a function of the features (callable more than once:
+    the channels-last view shares them)."""
+    import keras
+
     # He initialisation for the head too, as the book's variance_scaling_initializer.
     # the head's seeds start 10,000 above the encoder's, so no two initializers share a stream
     base = 10_000 if seed is None else seed + 10_000
@@ -73,14 +88,11 @@ def q_network(
         return keras.initializers.HeNormal(seed=None if seed is None else base + offset)
 
     if dueling:
-        value = keras.layers.Dense(1, kernel_initializer=init(0), name="value")(features)
-        advantages = keras.layers.Dense(n_outputs, kernel_initializer=init(1),
-                                        name="advantages")(features)
-        q_values = DuelingCombine(name="dueling")([value, advantages])
-    else:
-        q_values = keras.layers.Dense(n_outputs, kernel_initializer=init(0),
-                                      name="q_values")(features)
-    return keras.Model(inputs, q_values, name=name)
+        value = keras.layers.Dense(1, kernel_initializer=init(0), name="value")
+        advantages = keras.layers.Dense(n_outputs, kernel_initializer=init(1), name="advantages")
+        combine = DuelingCombine(name="dueling")
+        return lambda features: combine([value(features), advantages(features)])
+    return keras.layers.Dense(n_outputs, kernel_initializer=init(0), name="q_values")
 
 
 @functools.cache

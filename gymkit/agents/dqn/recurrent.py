@@ -140,6 +140,12 @@ class RecurrentLearner(GStepTrainer):
         ]
         super().__init__(critic, actor, config, self._loss, signature)
 
+    def sample_shapes(self) -> list[tuple[int, ...]]:
+        """One sample of each argument: a window of W+1 observations and mask bits, W of the rest."""
+        w = self.config.burn_in + self.config.sequence_length
+        obs_shape = tuple(self.signature[0].shape.as_list()[3:])
+        return [(w + 1, *obs_shape), (w + 1,)] + [(w,)] * 4
+
     def _critic_q(self, observations: Any, mask: Any) -> Any:
         """Critic Q-values at positions ``burn_in .. W`` (B, W+1-burn_in, A); the burn-in
         positions only produce the start state, and no gradient flows into them."""
@@ -175,10 +181,11 @@ class CarriedState:
         model: the playing :class:`RecurrentQNetwork` (actor or critic).
         observation_shape: shape of one observation.
         observation_dtype: dtype of the observations ``q_values`` receives.
+        use_numpy: step in NumPy where it can (False: always the tf.function).
     """
 
     def __init__(self, model: RecurrentQNetwork, observation_shape: tuple[int, ...],
-                 observation_dtype: Any) -> None:
+                 observation_dtype: Any, use_numpy: bool = True) -> None:
         self.model = model
         self.units = [[int(t.shape[1]) for t in layer] for layer in model.get_initial_state(1)]
         state_spec = [[tf.TensorSpec((None, u), tf.float32) for u in layer] for layer in self.units]
@@ -188,7 +195,7 @@ class CarriedState:
                                  input_signature=[obs_spec, state_spec])
         #: the step in NumPy (gymkit's recurrent encoders; None: the tf.function steps), far
         #: cheaper than a graph dispatch per env step; :meth:`refresh` after weights change
-        self.numpy_step = NumpyRecurrentStep.from_encoder(model.encoder)
+        self.numpy_step = NumpyRecurrentStep.from_encoder(model.encoder) if use_numpy else None
         #: the linear heads in NumPy (V and A when dueling), after the NumPy step
         self.numpy_heads: NumpyForward | None = None
         if self.numpy_step is not None:

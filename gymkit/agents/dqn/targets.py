@@ -58,6 +58,15 @@ def td_loss_terms(error: Any, loss: str) -> Any:
     return tf.square(error)
 
 
+def jit_step_enabled(setting: bool | str) -> bool:
+    """``jit_step`` as a bool: ``auto`` is on only where TensorFlow's oneDNN kernels are off."""
+    if setting == "auto":
+        from gymkit.tf_import import onednn_enabled
+
+        return not onednn_enabled()
+    return bool(setting)
+
+
 def make_optimizer(config: DQNConfig) -> Any:
     """The critic's optimizer, as the config sets it (:mod:`gymkit.agents.nn.optimizers`)."""
     return nn_optimizer(config.optimizer, config.learning_rate, epsilon=config.optimizer_epsilon,
@@ -90,6 +99,8 @@ class GStepTrainer:
     def __init__(self, critic: Any, actor: Any, config: DQNConfig, loss_fn: Callable[..., Any],
                  signature: list[Any]) -> None:
         self.critic, self.actor, self.config, self.loss_fn = critic, actor, config, loss_fn
+        #: the spec of each argument of ``train``, G axis first
+        self.signature = list(signature)
         self.optimizer = make_optimizer(config)
         self.optimizer.build(critic.trainable_variables)
         #: the one training-step counter: the copy schedule and the agent both read it
@@ -103,13 +114,40 @@ class GStepTrainer:
         # argument binding (about 1 ms a call here; the same graph and numbers)
         self.train = SignatureCall(tf.function(self._train, input_signature=signature, autograph=False,
                                                jit_compile=config.jit_compile or None))
-        if config.jit_step:
+        #: whether one XLA-compiled step is called per gradient step (``jit_step``, resolved)
+        self.jit_step = jit_step_enabled(config.jit_step)
+        if self.jit_step:
             # XLA on CPU runs a Nature-CNN update 6x slower inside a graph loop than alone, and
-            # ~15% faster alone than TensorFlow's own kernels: compile one step, loop here.
+            # ~15% faster alone than TensorFlow's Eigen kernels (oneDNN's are faster still:
+            # jit_step auto): compile one step, loop here.
             step_signature = [tf.TensorSpec(spec.shape[1:], spec.dtype) for spec in signature]
             self.train_one = SignatureCall(tf.function(self._one_step, input_signature=step_signature,
                                                        autograph=False, jit_compile=True))
             self.train = self._train_stepwise
+
+    def compile_step_in_background(self) -> None:
+        """Start preparing the update in a background thread: trace it and run it once on
+        zero batches of the shapes the real calls will have, on copies of the variables
+        (:meth:`SignatureCall.compile_in_background`; ``jit_step``: the one XLA step,
+        compiled; else a round of ``gradient_steps``, XLA-compiled with ``jit_compile``). An
+        agent about to play its warm-up steps then pays little at its first update (a
+        Nature-CNN DQN's went from 0.32 s to 0.02 s; the trace's Python still slows the
+        warm-up steps it shares the interpreter with). No real variable is written, so the
+        numbers are the same. A no-op once started."""
+        c = self.config
+        if self.jit_step:
+            function, lead = self.train_one, (c.batch_size,)
+        else:
+            function, lead = self.train, (c.gradient_steps, c.batch_size)
+        import numpy as np
+
+        dtypes = [spec.dtype.as_numpy_dtype for spec in self.signature]
+        function.compile_in_background(*(np.zeros((*lead, *shape), dtype)
+                                         for shape, dtype in zip(self.sample_shapes(), dtypes, strict=True)))
+
+    def sample_shapes(self) -> list[tuple[int, ...]]:
+        """The shape of one sample of each argument of ``train`` (after its G and B axes)."""
+        return [tuple(spec.shape.as_list()[2:]) for spec in self.signature]
 
     def copy_critic_to_actor(self) -> None:
         """Assign the critic's weights to the actor now."""
@@ -136,7 +174,9 @@ class GStepTrainer:
         with tf.GradientTape() as tape:
             loss, q_mean = self.loss_fn(*batch)
         grads = tape.gradient(loss, variables)
-        apply_gradients(self.optimizer, grads, variables)
+        # TensorFlow's kernels: Adam's fused kernel (one pass a variable); under XLA the
+        # written-out update is fused anyway and keeps Keras's bits
+        apply_gradients(self.optimizer, grads, variables, fused=not (self.jit_step or self.config.jit_compile))
         self.train_steps.assign_add(1)
         self._copy_if_due()
         return loss, q_mean

@@ -63,7 +63,7 @@ class ReinforceConfig(AgentConfig):
     )
     act_backend: str = param(
         "auto",
-        "forward pass used to act: 'numpy' (dense-only or gymkit recurrent encoders), 'tf' (a tf.function), "
+        "forward pass used to act: 'numpy' (dense-only, gymkit's CNN or recurrent encoders), 'tf' (a tf.function), "
         "'auto' (numpy if it can)",
         choices=("auto", "numpy", "tf"),
     )

@@ -111,8 +111,8 @@ class ReinforceLearner:
         ))
 
     def _build_numpy_paths(self) -> None:
-        """NumPy twins of the acting passes for dense policies and gymkit's recurrent
-        encoders (``act_backend``: auto uses them when they exist, numpy requires them)."""
+        """NumPy twins of the acting passes for dense policies, gymkit's CNN encoders and its
+        recurrent encoders (``act_backend``: auto uses them when they exist, numpy requires them)."""
         config = self.config
         numpy_ok = config.act_backend != "tf"
         self._np_logits = NumpyForward.from_model(self.policy) if numpy_ok and not self.recurrent else None
@@ -126,7 +126,7 @@ class ReinforceLearner:
         if config.act_backend == "numpy" and self._np_logits is None and self._np_step is None:
             raise ConfigError(
                 f"act_backend='numpy' needs a dense-only policy network or one of gymkit's "
-                f"recurrent encoders, but encoder {config.encoder!r} has other layers: "
+                f"CNN or recurrent encoders, but encoder {config.encoder!r} has other layers: "
                 "use act_backend=auto or tf"
             )
         value_ok = self.value is not None and self._np_logits is not None
