@@ -42,7 +42,7 @@ from gymkit.checkpoint import (
     write_json_atomic,
     write_yaml_atomic,
 )
-from gymkit.envs.factory import make_env
+from gymkit.envs.factory import make_env, never_reset
 from gymkit.errors import RunDirError, SpaceError
 from gymkit.evaluation import BEST_EVAL_FILE, EVAL_FILE, EvalStats, evaluate_agent
 from gymkit.logging import Logger
@@ -108,22 +108,42 @@ def train(
 
     probe = make_env(spec.env, spec.env_kwargs, spec.wrappers)
     try:
-        try:
-            agent_cls.check_spaces(probe.observation_space, probe.action_space)
-        except SpaceError as exc:
-            raise SpaceError(f"{exc} [env {spec.env}: observation space {probe.observation_space}, "
-                             f"action space {probe.action_space}]") from None
-        if run_dir is not None:  # spaces.json must describe them: refuse now, not at the first checkpoint
-            from gymkit.spaces_json import check_describable
+        agent_obj = _build_agent(spec, agent_cls, agent_config, probe, run_dir)
+        # the probe, if nothing reset it (bind_env may not), becomes the first sub-env of a
+        # sync vector env: one env fewer to make (an Atari ROM load); else it is closed here
+        spare = probe if spec.vectorization == "sync" and never_reset(probe) else None
+        if spare is None:
+            probe.close()
+        runner = _start(spec, agent_cls, agent_obj, run_dir, resume, progress, stop_after_steps, sinks, spare)
+    except BaseException:
+        probe.close()  # idempotent: a vector env that took it closes it again harmlessly
+        raise
+    stopped_by, signal_number = runner.run()
+    return _finish(runner, stopped_by, signal_number)
 
-            check_describable(probe.observation_space, probe.action_space, spec.env)
-        agent_obj = construct_agent(agent_cls, probe.observation_space, probe.action_space, agent_config,
-                                    seed=spec.seed)
-        AgentCalls.of(agent_obj)  # act()'s signature is read once, here
-        agent_obj.bind_env(probe)
-    finally:
-        probe.close()
 
+def _build_agent(spec: RunSpec, agent_cls: Any, agent_config: Any, probe: Any, run_dir: Path | None) -> Any:
+    """The agent, built for the probe env's spaces (checked first) and bound to it."""
+    try:
+        agent_cls.check_spaces(probe.observation_space, probe.action_space)
+    except SpaceError as exc:
+        raise SpaceError(f"{exc} [env {spec.env}: observation space {probe.observation_space}, "
+                         f"action space {probe.action_space}]") from None
+    if run_dir is not None:  # spaces.json must describe them: refuse now, not at the first checkpoint
+        from gymkit.spaces_json import check_describable
+
+        check_describable(probe.observation_space, probe.action_space, spec.env)
+    agent_obj = construct_agent(agent_cls, probe.observation_space, probe.action_space, agent_config,
+                                seed=spec.seed)
+    AgentCalls.of(agent_obj)  # act()'s signature is read once, here
+    agent_obj.bind_env(probe)
+    return agent_obj
+
+
+def _start(spec: RunSpec, agent_cls: Any, agent_obj: Any, run_dir: Path | None, resume: bool,
+           progress: bool | None, stop_after_steps: int | None, sinks: tuple[Any, ...],
+           first_env: Any) -> Runner:
+    """The loop's state (fresh, or the latest checkpoint's), the run directory, the runner."""
     state = LoopState.fresh(spec)
     if resume:
         folder = latest_checkpoint(run_dir)
@@ -138,9 +158,7 @@ def train(
         prepare_new_run_dir(run_dir)  # every check has passed: only now is anything written
         write_yaml_atomic(run_dir / CONFIG_FILE, {**spec.to_dict(), "versions": versions()})
 
-    runner = Runner(spec, agent_obj, state, run_dir, progress, stop_after_steps, sinks)
-    stopped_by, signal_number = runner.run()
-    return _finish(runner, stopped_by, signal_number)
+    return Runner(spec, agent_obj, state, run_dir, progress, stop_after_steps, sinks, first_env)
 
 
 def _finish(runner: Runner, stopped_by: StopReason, signal_number: int | None) -> TrainResult:

@@ -86,11 +86,14 @@ class Runner:
     """One training run from a :class:`LoopState` (fresh or loaded from a checkpoint)."""
 
     def __init__(self, spec: RunSpec, agent: Any, state: LoopState, run_dir: Path | None,
-                 progress: bool | None, stop_after_steps: int | None, sinks: tuple[Any, ...] = ()) -> None:
+                 progress: bool | None, stop_after_steps: int | None, sinks: tuple[Any, ...] = (),
+                 first_env: Any = None) -> None:
         self.spec, self.agent, self.s, self.run_dir = spec, agent, state, run_dir
         self.stop_after_steps = stop_after_steps
         self.n = n = spec.num_envs
-        self.envs = make_vector_env(spec.env, n, spec.vectorization, spec.env_kwargs, spec.wrappers)
+        # first_env: the loop's probe, never reset, as sub-env 0 (make_vector_env)
+        self.envs = make_vector_env(spec.env, n, spec.vectorization, spec.env_kwargs, spec.wrappers,
+                                    first_env=first_env)
         if run_dir is not None and state.step > 0:
             from gymkit.logging import CSVWriter
 

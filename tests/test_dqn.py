@@ -334,7 +334,7 @@ def test_a_copy_is_seen_by_the_numpy_actor_even_when_no_step_looked_in_between()
 
 @pytest.mark.parametrize("xla", [{"jit_step": True}, {"jit_compile": True}, {}])
 def test_update_prepared_during_warm_up_gives_the_same_numbers(xla):
-    """The first observe starts tracing the update and running it once on copies of the
+    """The first observe traces the update and starts its first run on copies of the
     variables (graph_call's compile_in_background: XLA compiles, TensorFlow's kernels set up);
     the run's numbers are the ones of an agent that does all that at its first update."""
     config = {"hidden_sizes": [8], "batch_size": 4, "training_start": 6, "training_interval": 2,

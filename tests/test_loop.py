@@ -124,3 +124,51 @@ def test_non_finite_reward_stops_the_run(tmp_path):
     with pytest.raises(NonFiniteError, match=r"non-finite value \(NaN or inf\) in the reward at step 1"):
         gymkit.train("random", "gymkit-test/Nan-v0", steps=50, eval_episodes=0, progress=False,
                      run_dir=tmp_path / "run")
+
+
+class ProbeResetter(Recorder):
+    """A plugin whose bind_env plays with the env it is shown (gymkit's agents only read it)."""
+
+    def bind_env(self, env):
+        env.reset(seed=5)
+        env.step(0)
+
+
+def test_the_probe_env_serves_as_the_first_sub_env_unless_something_reset_it(recorder, monkeypatch):
+    """The env made to read the spaces becomes sub-env 0 of a sync vector env (one env fewer
+    to make: an Atari ROM load), with the very run a new env gives; an env that bind_env
+    reset is closed instead (CountingEnv counts its resets, so reusing it would show)."""
+    import gymkit.envs.factory as factory
+    import gymkit.loop as loop
+
+    made, closed = [], []
+    make_env = factory.make_env
+
+    def counted(*args, **kwargs):
+        env = make_env(*args, **kwargs)
+        made.append(env)
+        env.unwrapped.close = lambda: closed.append(env)
+        return env
+
+    monkeypatch.setattr(factory, "make_env", counted)
+    monkeypatch.setattr(loop, "make_env", counted)
+
+    def run(agent, reuse=True):
+        made.clear(), closed.clear()
+        recorder.batches, recorder.acted = [], []
+        with monkeypatch.context() as m:
+            if not reuse:
+                m.setattr(loop, "never_reset", lambda env: False)
+            gymkit.train(agent, "gymkit-test/Counting-v0", steps=30, num_envs=2, eval_episodes=0, progress=False)
+        probe = made[0]
+        played = np.concatenate([b.next_observations[:, 0] for b in recorder.batches])
+        return len(made), probe.unwrapped.episode, closed.count(probe), played
+
+    reused, fresh, reset_by_plugin = run(recorder), run(recorder, reuse=False), run(ProbeResetter)
+    assert (reused[0], fresh[0], reset_by_plugin[0]) == (2, 3, 3)  # the probe + the sub-envs made
+    # the reused probe played episodes (CountingEnv counts them from -1); the others were
+    # closed as they were: never reset, or reset once by the plugin
+    assert reused[1] >= 3 and fresh[1] == -1 and reset_by_plugin[1] == 0
+    assert reused[2] == fresh[2] == reset_by_plugin[2] == 1
+    np.testing.assert_array_equal(reused[3], fresh[3])
+    np.testing.assert_array_equal(reset_by_plugin[3], fresh[3])

@@ -94,17 +94,36 @@ def make_vector_env(
     vectorization: str = "sync",
     env_kwargs: dict[str, Any] | None = None,
     wrappers: Any = None,
+    first_env: gym.Env | None = None,
 ) -> gym.vector.VectorEnv:
     """A vector env of ``num_envs`` copies (NEXT_STEP autoreset) with episode statistics
-    (Gymnasium's classes; the sync one with a leaner step, :mod:`gymkit.envs.vector`)."""
+    (Gymnasium's classes; the sync one with a leaner step, :mod:`gymkit.envs.vector`).
+
+    ``first_env``: an env made by :func:`make_env` with the same arguments and never reset,
+    to serve as sub-env 0 of a sync vector env instead of a new one (the loop's probe: an
+    Atari env costs a ROM load, 0.09 s); it is closed here when it cannot serve.
+    """
     from gymkit.envs.vector import EpisodeStatistics, LeanSyncVectorEnv
 
     fns = env_fns(env_id, num_envs, env_kwargs, wrappers)
+    if first_env is not None and vectorization != "async":
+        fns[0] = functools.partial(EnvIndex, first_env, 0)
+    elif first_env is not None:
+        first_env.close()
     if vectorization == "async":
         envs = gym.vector.AsyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
     else:
         envs = LeanSyncVectorEnv(fns)
     return EpisodeStatistics(envs)
+
+
+def never_reset(env: gym.Env) -> bool:
+    """Whether ``env`` is known never to have been reset (so never stepped either): Gymnasium's
+    ``OrderEnforcing`` wrapper, which ``gymnasium.make`` adds, keeps that flag."""
+    try:
+        return env.get_wrapper_attr("has_reset") is False
+    except AttributeError:  # no OrderEnforcing in the chain: not known
+        return False
 
 
 def sub_envs(envs: gym.vector.VectorEnv) -> list[gym.Env] | None:

@@ -218,8 +218,9 @@ class DQNAgent(Agent):
             self.stack_size, self.padding = detect_frame_stack(env, self.obs_shape)
         # A one-slot-per-stream probe runs the memory check on the full projected size.
         self._make_replay(num_streams=1, check_only=True)
-        # training is about to start: trace and set up (XLA: compile) the update beside the
-        # making of the envs and the warm-up steps (on copies: the weights stay as they are)
+        # training is about to start: trace the update, and set it up (XLA: compile it) on
+        # the other core while the envs are made and the warm-up steps play (on copies of the
+        # variables: the weights stay as they are)
         self.learner.compile_step_in_background()
 
     def _make_replay(self, num_streams: int, check_only: bool = False) -> ReplayMemory | None:

@@ -126,14 +126,12 @@ class GStepTrainer:
             self.train = self._train_stepwise
 
     def compile_step_in_background(self) -> None:
-        """Start preparing the update in a background thread: trace it and run it once on
-        zero batches of the shapes the real calls will have, on copies of the variables
-        (:meth:`SignatureCall.compile_in_background`; ``jit_step``: the one XLA step,
-        compiled; else a round of ``gradient_steps``, XLA-compiled with ``jit_compile``). An
-        agent about to play its warm-up steps then pays little at its first update (a
-        Nature-CNN DQN's went from 0.32 s to 0.02 s; the trace's Python still slows the
-        warm-up steps it shares the interpreter with). No real variable is written, so the
-        numbers are the same. A no-op once started."""
+        """Trace the update now and set it up in a background thread (``jit_step``: the one
+        XLA step, compiled; else a round of ``gradient_steps``, XLA-compiled with
+        ``jit_compile``), by a run on zero batches of the shapes the real calls will have and
+        on copies of the variables (:meth:`SignatureCall.compile_in_background`): an agent
+        about to play its warm-up steps then pays no compile or set-up at its first update.
+        No real variable is written, so the numbers are the same. A no-op once started."""
         c = self.config
         if self.jit_step:
             function, lead = self.train_one, (c.batch_size,)

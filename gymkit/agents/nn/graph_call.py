@@ -9,16 +9,15 @@ the same numbers, without the binding. The concrete function is fetched at the f
 so a function that is never called is never traced.
 
 :meth:`SignatureCall.compile_in_background` prepares a function's first call ahead of time.
-Its first call traces the graph and then sets it up: XLA compiles it (``jit_compile=True``:
-about 3 s for a Nature-CNN DQN update on an AVX2-only 2-core CPU), TensorFlow's kernels run
-the graph optimiser and create their oneDNN primitives (0.1-0.2 s). TensorFlow keeps all of
-that per concrete function and argument shapes, whatever variables the call is handed, so
-running the concrete function once on *copies* of the variables it captures prepares it
-without changing a single real weight. The run goes to a background thread while the caller
-goes on, for example playing the warm-up steps before training starts; the next call waits
-for it and finds the function ready. The real calls run the same graph on the same values,
-so the numbers are the same as without it. The trace itself is Python and shares the
-interpreter lock with the caller; the compile and the set-up run in C++ beside it.
+After the trace, a first call sets the graph up: XLA compiles it (``jit_compile=True``: about
+3 s for a Nature-CNN DQN update on an AVX2-only 2-core CPU), TensorFlow's kernels run the
+graph optimiser and create their oneDNN primitives (0.1-0.25 s). TensorFlow keeps all of that
+per concrete function and argument shapes, whatever variables the call is handed, so running
+the concrete function once on *copies* of the variables it captures prepares it without
+changing a single real weight. That run goes to a background thread (C++, outside the
+interpreter lock) while the caller goes on, for example playing the warm-up steps before
+training starts; the next call waits for it and finds the function ready. The real calls run
+the same graph on the same values, so the numbers are the same as without it.
 """
 
 from __future__ import annotations
@@ -61,16 +60,17 @@ class SignatureCall:
         return self._concrete(*(convert(a, dtype) for a, dtype in zip(args, self._dtypes, strict=True)))
 
     def compile_in_background(self, *example_args: Any) -> None:
-        """Trace the function and run it once on ``example_args`` (arrays of the shapes the
-        real calls will have) and on copies of the variables it captures, in a background
-        thread: its first real call then finds it traced and set up (an XLA-compiled one,
-        its program compiled).
+        """Trace the function here, then run it once on ``example_args`` (arrays of the shapes
+        the real calls will have) and on copies of the variables it captures, in a background
+        thread: its first real call then finds it set up (an XLA-compiled one, its program
+        compiled). The trace stays in the caller's thread: it is Python, which a thread would
+        only interleave with the caller's under the interpreter lock.
 
         The thread copies the variables' values as they are when it reaches them, so the
         caller must not train them until the next real call (which waits for the thread);
         the real variables are only read, never written. A no-op once the function has been
         called or warmed. If the run fails (a TensorFlow release without
-        ``ConcreteFunction._call_flat``, say), the first real call traces and compiles as it
+        ``ConcreteFunction._call_flat``, say), the first real call sets up and compiles as it
         would have anyway; ``warm_result`` holds the exception.
         """
         if len(example_args) != len(self._dtypes):
@@ -78,16 +78,16 @@ class SignatureCall:
         if self._warm_started or self._concrete is not None:
             return
         self._warm_started = True
+        concrete = self.function.get_concrete_function()
         # not a daemon: an interpreter that exits waits for the compile instead of tearing
         # TensorFlow down under it
-        self._warming = threading.Thread(target=self._warm, args=(example_args,), name="gymkit-compile")
+        self._warming = threading.Thread(target=self._warm, args=(concrete, example_args), name="gymkit-compile")
         self._warming.start()
 
-    def _warm(self, example_args: tuple[Any, ...]) -> None:
+    def _warm(self, concrete: Any, example_args: tuple[Any, ...]) -> None:
         import tensorflow as tf
 
         try:
-            concrete = self.function.get_concrete_function()
             by_handle = {id(v.handle): v for v in concrete.variables}
             copies = [tf.Variable(by_handle[id(c)].read_value(), trainable=False) if id(c) in by_handle
                       else c for c in concrete.captured_inputs]
