@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -151,13 +150,10 @@ def _cartpole_row(lib: str, seed: int, wall: float) -> dict:
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    """The CPU's name, family, model and vector width (two "AMD EPYC" hosts differ), and cores."""
+    from gymkit.regress import cpu_label
+
+    return f"{cpu_label()}, {os.cpu_count()} cores"
 
 
 def ratio(rows: list[dict], bench: str, key: str) -> tuple[float, list[float]]:

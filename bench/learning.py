@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -41,13 +40,10 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    """The CPU's name, family, model and vector width (two "AMD EPYC" hosts differ)."""
+    from gymkit.regress import cpu_label
+
+    return cpu_label()
 
 
 def thread_env(threads: str) -> dict[str, str]:

@@ -88,6 +88,17 @@ def cpu_identity() -> dict[str, Any]:
     return out
 
 
+def cpu_label() -> str:
+    """The CPU as benchmark tables name it: its model name, family, model and widest vector
+    instructions, e.g. ``AMD EPYC (family 25 model 17, AVX-512)``."""
+    ident = cpu_identity()
+    isa = ident.get("isa", [])
+    width = "AVX-512" if "avx512f" in isa else "AVX2" if "avx2" in isa else "AVX" if "avx" in isa else ""
+    where = f"family {ident['family']} model {ident['model']}" if "family" in ident and "model" in ident else ""
+    details = ", ".join(part for part in (where, width) if part)
+    return f"{cpu_model()} ({details})" if details else cpu_model()
+
+
 def machine_signature() -> dict[str, Any]:
     """What decides whether two runs of one seed can be bit-identical."""
     from gymkit.run_config import versions
