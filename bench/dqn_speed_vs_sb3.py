@@ -151,7 +151,7 @@ def _cartpole_row(lib: str, seed: int, wall: float) -> dict:
 
 def cpu_model() -> str:
     """The CPU's name, family, model and vector width (two "AMD EPYC" hosts differ), and cores."""
-    from gymkit.regress import cpu_label
+    from gymkit.machine import cpu_label
 
     return f"{cpu_label()}, {os.cpu_count()} cores"
 

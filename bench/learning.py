@@ -41,7 +41,7 @@ RESULTS = ROOT / "bench" / "results"
 
 def cpu_model() -> str:
     """The CPU's name, family, model and vector width (two "AMD EPYC" hosts differ)."""
-    from gymkit.regress import cpu_label
+    from gymkit.machine import cpu_label
 
     return cpu_label()
 

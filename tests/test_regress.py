@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from gymkit.cli import main
-from gymkit.regress import machine_signature
+from gymkit.machine import machine_signature
 from gymkit.stats import bootstrap_ci, fisher_p_less, iqm, permutation_p_less
 from gymkit.testing import check_regression
 

@@ -71,11 +71,26 @@ def dense_layers(model: Any) -> tuple[list[tuple[Any, Any, Any]], bool] | None:
     """
     import keras
 
+    found = _dense_entries([layer for layer in _leaves(model)
+                            if not isinstance(layer, keras.layers.InputLayer | keras.layers.Flatten)])
+    if found is None:
+        return None
+    entries, dueling = found
+    body = entries[:-2] if dueling else entries
+    inputs = [int(np.prod(model.input_shape[1:]))] + [int(k.shape[1]) for k, _, _ in body]
+    reads = [int(k.shape[0]) for k, _, _ in body] + ([int(k.shape[0]) for k, _, _ in entries[-2:]] if dueling else [])
+    chained = reads == inputs[:len(body)] + ([inputs[-1]] * 2 if dueling else [])
+    return (entries, dueling) if chained else None
+
+
+def _dense_entries(layers: list[Any]) -> tuple[list[tuple[Any, Any, Any]], bool] | None:
+    """``(kernel, bias, activation)`` of each of ``layers`` and whether they end in DQN's
+    dueling combination, or None if one of them is not a Dense layer the NumPy path runs."""
+    import keras
+
     entries: list[tuple[Any, Any, Any]] = []
     dueling = False
-    for layer in _leaves(model):
-        if isinstance(layer, keras.layers.InputLayer | keras.layers.Flatten):
-            continue
+    for layer in layers:
         if layer.name == DUELING_LAYER and not dueling:
             dueling = True
             continue
@@ -83,11 +98,7 @@ def dense_layers(model: Any) -> tuple[list[tuple[Any, Any, Any]], bool] | None:
         if name is None or not layer.use_bias or dueling:
             return None
         entries.append((layer.kernel, layer.bias, ACTIVATIONS[name]))
-    body = entries[:-2] if dueling else entries
-    inputs = [int(np.prod(model.input_shape[1:]))] + [int(k.shape[1]) for k, _, _ in body]
-    reads = [int(k.shape[0]) for k, _, _ in body] + ([int(k.shape[0]) for k, _, _ in entries[-2:]] if dueling else [])
-    chained = reads == inputs[:len(body)] + ([inputs[-1]] * 2 if dueling else [])
-    if not entries or (dueling and len(entries) < 2) or not chained:
+    if not entries or (dueling and len(entries) < 2):
         return None
     return entries, dueling
 
@@ -133,32 +144,22 @@ class Conv2D:
 def image_front(model: Any) -> tuple[list[Any], list[tuple[Any, Any, Any]], bool] | None:
     """``(front, entries, dueling)`` of a network made of the layers gymkit's CNN encoders use,
     else None: ``front`` holds the NumPy steps up to the flattened features (layout moves,
-    pixel scaling, convolutions), ``entries`` and ``dueling`` the dense layers as
+    pixel scaling, convolutions), ``entries`` and ``dueling`` the dense layers after them as
     :func:`dense_layers` gives them."""
     import keras
 
     front: list[Any] = []
-    entries: list[tuple[Any, Any, Any]] = []
-    dueling = convs = False
-    for layer in _leaves(model):
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        if entries:  # past the convolutions: dense layers and a dueling head only
-            if layer.name == DUELING_LAYER and not dueling:
-                dueling = True
-                continue
-            name = activation_name(layer) if isinstance(layer, keras.layers.Dense) else None
-            if name is None or not layer.use_bias or dueling:
-                return None
-            entries.append((layer.kernel, layer.bias, ACTIVATIONS[name]))
-        elif isinstance(layer, keras.layers.Flatten) and convs:
-            entries.append(("flatten", None, None))
-        elif isinstance(layer, keras.layers.Conv2D) and type(layer).__name__ == "Conv2D":
+    layers = [layer for layer in _leaves(model) if not isinstance(layer, keras.layers.InputLayer)]
+    for i, layer in enumerate(layers):
+        convs = any(isinstance(step, Conv2D) for step in front)
+        if isinstance(layer, keras.layers.Flatten) and convs:
+            found = _dense_entries(layers[i + 1:])
+            return None if found is None else (front, *found)
+        if isinstance(layer, keras.layers.Conv2D) and type(layer).__name__ == "Conv2D":
             conv = Conv2D.of(layer)
             if conv is None:
                 return None
             front.append(conv)
-            convs = True
         elif isinstance(layer, keras.layers.Reshape) and not convs:
             front.append(lambda x, shape=tuple(layer.target_shape): x.reshape(len(x), *shape))
         elif isinstance(layer, keras.layers.Permute) and not convs:
@@ -168,10 +169,7 @@ def image_front(model: Any) -> tuple[list[Any], list[tuple[Any, Any, Any]], bool
             front.append(lambda x, a=scale, b=offset: x.astype(np.float32) * a + b)
         else:
             return None
-    entries = entries[1:]  # the flatten marker
-    if not convs or not entries or (dueling and len(entries) < 2):
-        return None
-    return front, entries, dueling
+    return None  # no Flatten after convolutions
 
 
 class NumpyForward:
