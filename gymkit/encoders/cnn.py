@@ -188,7 +188,7 @@ def build_cnn(
     if n_hidden:
         body.append(wide_dense(int(n_hidden), activation=activation, kernel_initializer=init(n_layers),
                                name="hidden"))
-    for layer in body[len(body) - (2 if n_hidden else 1):]:
+    for layer in body[1 + n_layers:]:  # flatten (and the dense layer): the convs ran above
         x = layer(x)
     model = keras.Model(inputs, x, name=name)
     model.output_dim = int(np.prod(model.output.shape[1:]))  # features per observation

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from gymkit.agents.dqn.config import DQNConfig
@@ -137,8 +138,6 @@ class GStepTrainer:
             function, lead = self.train_one, (c.batch_size,)
         else:
             function, lead = self.train, (c.gradient_steps, c.batch_size)
-        import numpy as np
-
         dtypes = [spec.dtype.as_numpy_dtype for spec in self.signature]
         function.compile_in_background(*(np.zeros((*lead, *shape), dtype)
                                          for shape, dtype in zip(self.sample_shapes(), dtypes, strict=True)))

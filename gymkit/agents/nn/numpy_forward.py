@@ -149,9 +149,9 @@ def image_front(model: Any) -> tuple[list[Any], list[tuple[Any, Any, Any]], bool
     import keras
 
     front: list[Any] = []
+    convs = False  # a convolution has been met: no more layout or scaling steps
     layers = [layer for layer in _leaves(model) if not isinstance(layer, keras.layers.InputLayer)]
     for i, layer in enumerate(layers):
-        convs = any(isinstance(step, Conv2D) for step in front)
         if isinstance(layer, keras.layers.Flatten) and convs:
             found = _dense_entries(layers[i + 1:])
             return None if found is None else (front, *found)
@@ -160,6 +160,7 @@ def image_front(model: Any) -> tuple[list[Any], list[tuple[Any, Any, Any]], bool
             if conv is None:
                 return None
             front.append(conv)
+            convs = True
         elif isinstance(layer, keras.layers.Reshape) and not convs:
             front.append(lambda x, shape=tuple(layer.target_shape): x.reshape(len(x), *shape))
         elif isinstance(layer, keras.layers.Permute) and not convs:

@@ -52,17 +52,15 @@ def apply_gradients(optimizer: Any, grads: Any, variables: Any, *, fused: bool =
     else goes to Keras's own ``apply_gradients``.
 
     ``fused=True`` updates each variable of such an Adam with TensorFlow's fused kernel
-    instead (:func:`_fused_adam`): one op and one pass over memory a variable where the
-    written-out update takes about a dozen, at the price of Keras's exact bits. DQN's update
+    instead (``ResourceApplyAdam`` on Keras's own slots and step counter): one op and one
+    pass over memory a variable where the written-out update takes about a dozen, at the
+    price of Keras's exact bits. DQN's update
     asks for it when it runs on TensorFlow's kernels (under XLA the written-out ops are
     fused anyway): a Nature-CNN update went from 24.3 to 21.4 ms on a 2-core AMD EPYC.
     """
     grads, variables = list(grads), list(variables)
     if not _plain_adam(optimizer, grads, variables):
         optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return
-    if fused:
-        _fused_adam(optimizer, grads, variables)
         return
     import tensorflow as tf
 
@@ -71,54 +69,32 @@ def apply_gradients(optimizer: Any, grads: Any, variables: Any, *, fused: bool =
         dtype = variables[0].dtype
         lr = tf.cast(optimizer.learning_rate, dtype)  # a schedule is read at the current iteration
         local_step = tf.cast(optimizer.iterations + 1, dtype)
-        beta_1_power = tf.pow(tf.cast(optimizer.beta_1, dtype), local_step)
-        beta_2_power = tf.pow(tf.cast(optimizer.beta_2, dtype), local_step)
-        alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        one_minus_beta_1 = tf.constant(1 - optimizer.beta_1, dtype)
-        one_minus_beta_2 = tf.constant(1 - optimizer.beta_2, dtype)
-        epsilon = tf.constant(optimizer.epsilon, dtype)
-        for grad, variable in zip(grads, variables, strict=True):
-            index = optimizer._get_variable_index(variable)
-            # the slots' tf.Variables: assign_add is one op where Keras reads, adds and assigns
-            # (the same float sum either way)
-            m, v = optimizer._momentums[index].value, optimizer._velocities[index].value
-            grad = tf.cast(grad, dtype)
-            m.assign_add(tf.multiply(tf.subtract(grad, m), one_minus_beta_1))
-            v.assign_add(tf.multiply(tf.subtract(tf.square(grad), v), one_minus_beta_2))
-            variable.assign_sub(tf.divide(tf.multiply(m, alpha), tf.add(tf.sqrt(v), epsilon)))
-    optimizer.iterations.assign_add(1)
-
-
-def _fused_adam(optimizer: Any, grads: list, variables: list) -> None:
-    """A plain Keras Adam's update through TensorFlow's fused kernel (``ResourceApplyAdam``),
-    on Keras's own slots and step counter. The kernel's formula is Keras's::
-
-        m += (g - m) (1 - beta_1);  v += (g^2 - v) (1 - beta_2)
-        w -= lr sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + epsilon)
-
-    but it forms ``1 - beta`` in float32 (1 - 0.999f = 0.00099998713, where Keras rounds the
-    float64 0.001 to 0.001f), so it agrees with Keras to float32 rounding, not bit for bit
-    (``tests/test_optimizers.py``). The gradients are clipped to ``global_clipnorm`` first, as
-    Keras clips them.
-    """
-    import tensorflow as tf
-
-    with tf.name_scope(optimizer.name):
-        grads = optimizer._clip_gradients(grads)
-        dtype = variables[0].dtype
-        lr = tf.cast(optimizer.learning_rate, dtype)  # a schedule is read at the current iteration
-        local_step = tf.cast(optimizer.iterations + 1, dtype)
         beta_1, beta_2 = tf.constant(optimizer.beta_1, dtype), tf.constant(optimizer.beta_2, dtype)
         beta_1_power, beta_2_power = tf.pow(beta_1, local_step), tf.pow(beta_2, local_step)
         epsilon = tf.constant(optimizer.epsilon, dtype)
+        if not fused:
+            alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+            one_minus_beta_1 = tf.constant(1 - optimizer.beta_1, dtype)
+            one_minus_beta_2 = tf.constant(1 - optimizer.beta_2, dtype)
         for grad, variable in zip(grads, variables, strict=True):
             index = optimizer._get_variable_index(variable)
+            # the slots' tf.Variables
             m, v = optimizer._momentums[index].value, optimizer._velocities[index].value
-            target = variable if isinstance(variable, tf.Variable) else variable.value  # Keras wraps it
-            tf.raw_ops.ResourceApplyAdam(
-                var=target.handle, m=m.handle, v=v.handle, beta1_power=beta_1_power,
-                beta2_power=beta_2_power, lr=lr, beta1=beta_1, beta2=beta_2, epsilon=epsilon,
-                grad=tf.cast(grad, dtype))
+            grad = tf.cast(grad, dtype)
+            if fused:
+                # TensorFlow's fused kernel: Keras's formula, but 1 - beta formed in float32
+                # (1 - 0.999f = 0.00099998713 where Keras rounds the float64 0.001 to 0.001f),
+                # so it agrees with Keras to float32 rounding (tests/test_optimizers.py)
+                target = variable if isinstance(variable, tf.Variable) else variable.value  # Keras wraps it
+                tf.raw_ops.ResourceApplyAdam(
+                    var=target.handle, m=m.handle, v=v.handle, beta1_power=beta_1_power,
+                    beta2_power=beta_2_power, lr=lr, beta1=beta_1, beta2=beta_2, epsilon=epsilon, grad=grad)
+                continue
+            # Keras's update_step: assign_add is one op where Keras reads, adds and assigns
+            # (the same float sum either way)
+            m.assign_add(tf.multiply(tf.subtract(grad, m), one_minus_beta_1))
+            v.assign_add(tf.multiply(tf.subtract(tf.square(grad), v), one_minus_beta_2))
+            variable.assign_sub(tf.divide(tf.multiply(m, alpha), tf.add(tf.sqrt(v), epsilon)))
     optimizer.iterations.assign_add(1)
 
 
